@@ -68,3 +68,22 @@ pub struct GeoRecord {
     /// Autonomous system organisation.
     pub as_org: Option<String>,
 }
+
+/// Reverse DNS and DNSBL, as the component's `dns` and `dnsbl` imports need them.
+///
+/// Implemented by [`crate::dns::DnsProvider`]; tests may implement it with a recording
+/// double to check how the component calls its imports.
+#[async_trait::async_trait]
+pub trait Resolve: Send + Sync {
+    /// One outcome per address, in order.
+    async fn reverse(&self, ips: &[std::net::IpAddr]) -> Vec<PtrOutcome>;
+    /// One outcome per address, in order.
+    async fn dnsbl(&self, zone: &str, ips: &[std::net::IpAddr]) -> Vec<DnsblOutcome>;
+}
+
+/// GeoIP, as the component's `geoip` import needs it. Implemented by
+/// [`crate::geoip::GeoIp`].
+pub trait Locate: Send + Sync {
+    /// One result per address, in order; `None` when no database has it.
+    fn locate(&self, ips: &[std::net::IpAddr]) -> Vec<Option<GeoRecord>>;
+}

@@ -1,0 +1,152 @@
+//! The host side of the component's three imports (`dns`, `dnsbl`, `geoip`): conversions
+//! between WIT and std types, delegation to the providers, and call counters.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::HostState;
+use super::bindings::logenrich::filter::{dns, dnsbl, geoip, types};
+use crate::lookup::{DnsblOutcome, GeoRecord, Locate, LookupError, PtrOutcome, Resolve};
+
+/// The lookup providers behind the imports; `None` disables an import.
+#[derive(Default)]
+pub struct Providers {
+    /// Reverse DNS and DNSBL.
+    pub resolver: Option<Arc<dyn Resolve>>,
+    /// GeoIP.
+    pub geoip: Option<Arc<dyn Locate>>,
+    /// Import call counters.
+    pub counters: Counters,
+}
+
+/// How often the component called each import, and with how many addresses.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// `dns.reverse` calls.
+    pub dns_calls: AtomicU64,
+    /// Addresses passed to `dns.reverse`.
+    pub dns_addresses: AtomicU64,
+    /// `dnsbl.lookup` calls.
+    pub dnsbl_calls: AtomicU64,
+    /// Addresses passed to `dnsbl.lookup`.
+    pub dnsbl_addresses: AtomicU64,
+    /// `geoip.lookup` calls.
+    pub geoip_calls: AtomicU64,
+    /// Addresses passed to `geoip.lookup`.
+    pub geoip_addresses: AtomicU64,
+}
+
+impl Counters {
+    fn count(calls: &AtomicU64, addresses: &AtomicU64, n: usize) {
+        calls.fetch_add(1, Ordering::Relaxed);
+        addresses.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+fn ip(a: &types::IpAddress) -> IpAddr {
+    match *a {
+        types::IpAddress::Ipv4((a, b, c, d)) => Ipv4Addr::new(a, b, c, d).into(),
+        types::IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => {
+            Ipv6Addr::new(a, b, c, d, e, f, g, h).into()
+        }
+    }
+}
+
+fn error(e: LookupError) -> types::LookupError {
+    match e {
+        LookupError::Timeout => types::LookupError::Timeout,
+        LookupError::ServerFailure => types::LookupError::ServerFailure,
+        LookupError::Refused => types::LookupError::Refused,
+        LookupError::Other(m) => types::LookupError::Other(m),
+    }
+}
+
+fn disabled(what: &str) -> types::LookupError {
+    types::LookupError::Other(format!("{what} is disabled in the runner"))
+}
+
+impl types::Host for HostState {}
+
+impl dns::Host for HostState {
+    async fn reverse(&mut self, ips: Vec<types::IpAddress>) -> Vec<dns::PtrResult> {
+        let c = &self.providers.counters;
+        Counters::count(&c.dns_calls, &c.dns_addresses, ips.len());
+        let Some(resolver) = self.providers.resolver.clone() else {
+            return ips.iter().map(|_| dns::PtrResult::Failed(disabled("reverse DNS"))).collect();
+        };
+        let ips: Vec<IpAddr> = ips.iter().map(ip).collect();
+        resolver
+            .reverse(&ips)
+            .await
+            .into_iter()
+            .map(|o| match o {
+                PtrOutcome::Found(name) => dns::PtrResult::Found(name),
+                PtrOutcome::NotFound => dns::PtrResult::NotFound,
+                PtrOutcome::Failed(e) => dns::PtrResult::Failed(error(e)),
+            })
+            .collect()
+    }
+}
+
+impl dnsbl::Host for HostState {
+    async fn lookup(&mut self, zone: String, ips: Vec<types::IpAddress>) -> Vec<dnsbl::DnsblResult> {
+        let c = &self.providers.counters;
+        Counters::count(&c.dnsbl_calls, &c.dnsbl_addresses, ips.len());
+        let Some(resolver) = self.providers.resolver.clone() else {
+            return ips.iter().map(|_| dnsbl::DnsblResult::Failed(disabled("DNS"))).collect();
+        };
+        let ips: Vec<IpAddr> = ips.iter().map(ip).collect();
+        resolver
+            .dnsbl(&zone, &ips)
+            .await
+            .into_iter()
+            .map(|o| match o {
+                DnsblOutcome::Listed { answers, reason } => {
+                    dnsbl::DnsblResult::Listed(dnsbl::Listing {
+                        answers: answers
+                            .iter()
+                            .map(|a| {
+                                let [a, b, c, d] = a.octets();
+                                (a, b, c, d)
+                            })
+                            .collect(),
+                        reason,
+                    })
+                }
+                DnsblOutcome::NotListed => dnsbl::DnsblResult::NotListed,
+                DnsblOutcome::Failed(e) => dnsbl::DnsblResult::Failed(error(e)),
+            })
+            .collect()
+    }
+}
+
+impl geoip::Host for HostState {
+    async fn lookup(&mut self, ips: Vec<types::IpAddress>) -> Vec<Option<geoip::GeoRecord>> {
+        let c = &self.providers.counters;
+        Counters::count(&c.geoip_calls, &c.geoip_addresses, ips.len());
+        let Some(geo) = self.providers.geoip.clone() else {
+            return ips.iter().map(|_| None).collect();
+        };
+        let ips: Vec<IpAddr> = ips.iter().map(ip).collect();
+        geo.locate(&ips)
+            .into_iter()
+            .map(|r| r.map(to_wit_geo))
+            .collect()
+    }
+}
+
+fn to_wit_geo(r: GeoRecord) -> geoip::GeoRecord {
+    geoip::GeoRecord {
+        country_code: r.country_code,
+        country_name: r.country_name,
+        subdivision: r.subdivision,
+        city: r.city,
+        latitude: r.latitude,
+        longitude: r.longitude,
+        accuracy_radius: r.accuracy_radius,
+        time_zone: r.time_zone,
+        asn: r.asn,
+        as_org: r.as_org,
+    }
+}
