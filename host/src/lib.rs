@@ -6,3 +6,7 @@ pub mod component;
 pub mod dns;
 pub mod geoip;
 pub mod lookup;
+pub mod config;
+pub mod input;
+pub mod output;
+pub mod runner;

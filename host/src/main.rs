@@ -1,2 +1,24 @@
-//! x
-fn main(){}
+//! The `logenrich` command line: enrich access logs with reverse DNS, DNSBL, GeoIP and
+//! scanner tags, writing JSON Lines.
+//!
+//! Exit status: 0 on success (unparseable lines are records, not failures), 2 for usage or
+//! configuration errors (before any output), 1 for runtime errors.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = <cli::Args as clap::Parser>::parse();
+    match cli::main(args) {
+        Ok(code) => code,
+        Err(cli::Failure::Usage(e)) => {
+            eprintln!("logenrich: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(cli::Failure::Runtime(e)) => {
+            eprintln!("logenrich: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
