@@ -29,6 +29,24 @@ pub trait Lookups {
     fn geoip(&mut self, ips: &[IpAddress]) -> Vec<Option<GeoRecord>>;
 }
 
+/// Imports that answer every address with a failure: for running the pure flow natively
+/// with DNS, DNSBL and GeoIP disabled (benchmarks, tests).
+pub struct NoLookups;
+
+impl Lookups for NoLookups {
+    fn reverse(&mut self, ips: &[IpAddress]) -> Vec<PtrResult> {
+        let e = || PtrResult::Failed(LookupError::Other("no lookups here".into()));
+        ips.iter().map(|_| e()).collect()
+    }
+    fn dnsbl(&mut self, _zone: &str, ips: &[IpAddress]) -> Vec<DnsblResult> {
+        let e = || DnsblResult::Failed(LookupError::Other("no lookups here".into()));
+        ips.iter().map(|_| e()).collect()
+    }
+    fn geoip(&mut self, ips: &[IpAddress]) -> Vec<Option<GeoRecord>> {
+        ips.iter().map(|_| None).collect()
+    }
+}
+
 /// A hasher with fixed keys: keeps the component from importing a random source.
 type FixedState = BuildHasherDefault<DefaultHasher>;
 
