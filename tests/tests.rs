@@ -1,1 +1,8 @@
+//! The one integration-test binary: real servers on loopback, the real component under
+//! wasmtime, and the `logenrich` binary as a user runs it.
 
+mod cli;
+mod component;
+mod dns;
+mod geoip;
+mod util;

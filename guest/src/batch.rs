@@ -9,8 +9,7 @@ use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::net::IpAddr;
 
 use crate::bindings::exports::logenrich::filter::filter::{
-    DnsInfo, DnsStatus, DnsblVerdict, LineResult, LogRecord, ParseError, ScannerSource,
-    ScannerTag,
+    DnsInfo, DnsStatus, DnsblVerdict, LineResult, LogRecord, ParseError, ScannerSource, ScannerTag,
 };
 use crate::bindings::logenrich::filter::dns::PtrResult;
 use crate::bindings::logenrich::filter::dnsbl::DnsblResult;
@@ -70,7 +69,10 @@ fn fit<T>(got: Vec<T>, n: usize, what: &str, failed: impl Fn(String) -> T) -> Ve
     if got.len() == n {
         got
     } else {
-        let msg = format!("host {what} returned {} results for {n} addresses", got.len());
+        let msg = format!(
+            "host {what} returned {} results for {n} addresses",
+            got.len()
+        );
         (0..n).map(|_| failed(msg.clone())).collect()
     }
 }

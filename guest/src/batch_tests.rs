@@ -26,7 +26,9 @@ impl Lookups for Double {
         }
         ips.iter()
             .map(|ip| match ip {
-                IpAddress::Ipv4((198, 51, 100, 9)) => PtrResult::Found("scanner-9.census.shodan.io".into()),
+                IpAddress::Ipv4((198, 51, 100, 9)) => {
+                    PtrResult::Found("scanner-9.census.shodan.io".into())
+                }
                 IpAddress::Ipv4((203, 0, 113, 1)) => PtrResult::Failed(LookupError::Timeout),
                 IpAddress::Ipv6(_) => PtrResult::Found("v6.example.net".into()),
                 _ => PtrResult::NotFound,
@@ -88,10 +90,16 @@ fn lines() -> Vec<String> {
 fn state_with_zone() -> State {
     let mut cfg = default_config();
     cfg.dnsbl_zones = vec![
-        DnsblZone { zone: "zen.spamhaus.org".into(), codes: vec![] },
+        DnsblZone {
+            zone: "zen.spamhaus.org".into(),
+            codes: vec![],
+        },
         DnsblZone {
             zone: "bl.example".into(),
-            codes: vec![DnsblCode { answer: "127.0.0.4".into(), meaning: "exploited".into() }],
+            codes: vec![DnsblCode {
+                answer: "127.0.0.4".into(),
+                meaning: "exploited".into(),
+            }],
         },
     ];
     State::new(&cfg).unwrap()
@@ -119,7 +127,10 @@ fn one_call_per_import_with_unique_addresses() {
     assert_eq!(d.geoip_calls, vec![unique.clone()]);
     assert_eq!(
         d.dnsbl_calls,
-        vec![("zen.spamhaus.org".to_string(), unique.clone()), ("bl.example".to_string(), unique)]
+        vec![
+            ("zen.spamhaus.org".to_string(), unique.clone()),
+            ("bl.example".to_string(), unique)
+        ]
     );
 }
 
@@ -136,7 +147,9 @@ fn records_are_assembled_in_order_with_enrichments() {
         .collect();
     assert_eq!(numbers, (10..17).collect::<Vec<_>>());
 
-    let LineResult::Error(e) = &out[2] else { panic!("line 12 should fail") };
+    let LineResult::Error(e) = &out[2] else {
+        panic!("line 12 should fail")
+    };
     assert_eq!((e.column, e.raw.as_str()), (1, "garbage line"));
 
     let first = record(&out[0]);
@@ -148,24 +161,39 @@ fn records_are_assembled_in_order_with_enrichments() {
     assert!(first.scanner.is_none());
 
     let scanner = record(&out[1]);
-    assert_eq!(scanner.dns.as_ref().unwrap().name.as_deref(), Some("scanner-9.census.shodan.io"));
+    assert_eq!(
+        scanner.dns.as_ref().unwrap().name.as_deref(),
+        Some("scanner-9.census.shodan.io")
+    );
     let tag = scanner.scanner.as_ref().unwrap();
     assert_eq!(tag.sources, [ScannerSource::Dns, ScannerSource::Ua]);
     assert_eq!(tag.matched, ["shodan.io", "censys.io"]);
     assert!(scanner.dnsbl[0].listed);
     assert!(scanner.dnsbl[0].meanings[0].starts_with("XBL"));
-    assert_eq!(scanner.dnsbl[0].reason.as_deref(), Some("see https://example.test"));
+    assert_eq!(
+        scanner.dnsbl[0].reason.as_deref(),
+        Some("see https://example.test")
+    );
     assert_eq!(scanner.dnsbl[1].meanings, ["exploited"]);
-    assert_eq!(scanner.geo.as_ref().unwrap().city.as_deref(), Some("Amsterdam"));
+    assert_eq!(
+        scanner.geo.as_ref().unwrap().city.as_deref(),
+        Some("Amsterdam")
+    );
 
     // The same address later in the batch gets the same enrichment.
     let again = record(&out[6]);
     assert_eq!(again.geo, scanner.geo);
-    assert_eq!(again.scanner.as_ref().unwrap().sources, [ScannerSource::Dns]);
+    assert_eq!(
+        again.scanner.as_ref().unwrap().sources,
+        [ScannerSource::Dns]
+    );
 
     let timeout = record(&out[5]);
     let dns = timeout.dns.as_ref().unwrap();
-    assert_eq!((dns.status, dns.error.as_deref()), (DnsStatus::Timeout, Some("timeout")));
+    assert_eq!(
+        (dns.status, dns.error.as_deref()),
+        (DnsStatus::Timeout, Some("timeout"))
+    );
     assert!(timeout.geo.is_none());
 }
 
@@ -185,33 +213,54 @@ fn disabled_imports_are_not_called() {
 #[test]
 fn no_calls_for_a_batch_without_valid_lines() {
     let mut d = Double::default();
-    let out = process(&state_with_zone(), &mut d, 1, vec!["x".into(), String::new()]);
+    let out = process(
+        &state_with_zone(),
+        &mut d,
+        1,
+        vec!["x".into(), String::new()],
+    );
     assert_eq!(out.len(), 2);
     assert!(d.reverse_calls.is_empty() && d.geoip_calls.is_empty() && d.dnsbl_calls.is_empty());
 }
 
 #[test]
 fn a_host_answering_the_wrong_count_fails_lookups_not_the_batch() {
-    let mut d = Double { short_answers: true, ..Double::default() };
+    let mut d = Double {
+        short_answers: true,
+        ..Double::default()
+    };
     let out = process(&state_with_zone(), &mut d, 1, lines());
     let dns = record(&out[0]).dns.clone().unwrap();
     assert_eq!(dns.status, DnsStatus::Failed);
-    assert!(dns.error.unwrap().contains("returned 0 results for 4 addresses"));
+    assert!(
+        dns.error
+            .unwrap()
+            .contains("returned 0 results for 4 addresses")
+    );
 }
 
 #[test]
 fn bad_config_names_the_field() {
     let mut cfg = default_config();
     cfg.dnsbl_zones = vec![
-        DnsblZone { zone: "a.example".into(), codes: vec![] },
+        DnsblZone {
+            zone: "a.example".into(),
+            codes: vec![],
+        },
         DnsblZone {
             zone: "b.example".into(),
-            codes: vec![DnsblCode { answer: "127.0.0.300".into(), meaning: "x".into() }],
+            codes: vec![DnsblCode {
+                answer: "127.0.0.300".into(),
+                meaning: "x".into(),
+            }],
         },
     ];
     let e = State::new(&cfg).unwrap_err();
     assert_eq!(e.field, "dnsbl-zones[1].codes[0].answer");
-    cfg.dnsbl_zones[1] = DnsblZone { zone: "A.example.".into(), codes: vec![] };
+    cfg.dnsbl_zones[1] = DnsblZone {
+        zone: "A.example.".into(),
+        codes: vec![],
+    };
     let e = State::new(&cfg).unwrap_err();
     assert!(e.reason.contains("twice"), "{}", e.reason);
     cfg.dnsbl_zones.clear();

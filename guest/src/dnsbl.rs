@@ -12,8 +12,14 @@ pub const ZEN_CODES: &[(&str, &str)] = &[
     ("127.0.0.3", "SBL CSS: Spamhaus SBL CSS data"),
     ("127.0.0.4", "XBL: CBL data (exploited or infected host)"),
     ("127.0.0.9", "DROP/EDROP: Spamhaus DROP data"),
-    ("127.0.0.10", "PBL: ISP maintained (dynamic or end-user range)"),
-    ("127.0.0.11", "PBL: Spamhaus maintained (dynamic or end-user range)"),
+    (
+        "127.0.0.10",
+        "PBL: ISP maintained (dynamic or end-user range)",
+    ),
+    (
+        "127.0.0.11",
+        "PBL: Spamhaus maintained (dynamic or end-user range)",
+    ),
     ("127.0.0.30", "BCL: botnet controller"),
 ];
 
@@ -145,7 +151,10 @@ mod tests {
 
     #[test]
     fn zen_codes_have_meanings() {
-        let v = zen().decode(&[Ipv4Addr::new(127, 0, 0, 4), Ipv4Addr::new(127, 0, 0, 10)], None);
+        let v = zen().decode(
+            &[Ipv4Addr::new(127, 0, 0, 4), Ipv4Addr::new(127, 0, 0, 10)],
+            None,
+        );
         assert!(v.listed);
         assert_eq!(v.answers, ["127.0.0.4", "127.0.0.10"]);
         assert!(v.meanings[0].starts_with("XBL"), "{:?}", v.meanings);
@@ -155,7 +164,12 @@ mod tests {
 
     #[test]
     fn error_codes_are_never_listings() {
-        for (d, needle) in [(252, "typing"), (254, "public"), (255, "excessive"), (253, "error code")] {
+        for (d, needle) in [
+            (252, "typing"),
+            (254, "public"),
+            (255, "excessive"),
+            (253, "error code"),
+        ] {
             let v = zen().decode(&[Ipv4Addr::new(127, 255, 255, d)], None);
             assert!(!v.listed, "127.255.255.{d} counted as listing");
             assert!(v.meanings.is_empty());
@@ -186,7 +200,11 @@ mod tests {
 
     #[test]
     fn bad_tables_are_rejected_with_field() {
-        let e = Zone::new("bl.example", &[("127.0.0.2".into(), "a".into()), ("x".into(), "b".into())]).unwrap_err();
+        let e = Zone::new(
+            "bl.example",
+            &[("127.0.0.2".into(), "a".into()), ("x".into(), "b".into())],
+        )
+        .unwrap_err();
         assert_eq!(e.0, "codes[1].answer");
         let e = Zone::new("bl.example", &[("10.0.0.2".into(), "a".into())]).unwrap_err();
         assert!(e.1.contains("outside"));

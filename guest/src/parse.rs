@@ -113,7 +113,10 @@ impl<'a> Cursor<'a> {
             self.pos += 1;
             Ok(())
         } else if self.at_end() {
-            Err(self.error(format_args!("expected '{}', found end of line", byte as char)))
+            Err(self.error(format_args!(
+                "expected '{}', found end of line",
+                byte as char
+            )))
         } else {
             Err(self.error(format_args!("expected '{}'", byte as char)))
         }
@@ -213,8 +216,12 @@ pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> 
     c.space("'['")?;
     c.expect(b'[')?;
     let time_start = c.pos;
-    let close = memchr::memchr(b']', c.rest())
-        .ok_or_else(|| c.error_at(line.len(), "expected ']' closing the time, found end of line"))?;
+    let close = memchr::memchr(b']', c.rest()).ok_or_else(|| {
+        c.error_at(
+            line.len(),
+            "expected ']' closing the time, found end of line",
+        )
+    })?;
     let time_text = &line[time_start..time_start + close];
     let time = parse_log_time(time_text).map_err(|e| c.error(format_args!("invalid time: {e}")))?;
     c.pos += close + 1;

@@ -50,7 +50,11 @@ fn check(line: &str, format: Format, want: &Want) {
     assert_eq!(p.bytes, want.bytes, "bytes of {line}");
     assert_eq!(p.referer, want.referer, "referer of {line}");
     assert_eq!(p.user_agent, want.ua, "ua of {line}");
-    assert_eq!(p.forwarded_chain().collect::<Vec<_>>(), want.forwarded, "xff of {line}");
+    assert_eq!(
+        p.forwarded_chain().collect::<Vec<_>>(),
+        want.forwarded,
+        "xff of {line}"
+    );
     assert_eq!(p.server_port, want.port, "port of {line}");
     assert_eq!(p.host, want.host, "host of {line}");
 }
@@ -62,7 +66,9 @@ fn tricky_lines_parse() {
         (
             r#"192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] "GET /remote/fgt_lang?lang=/../../../..//////////dev/cmdb/sslvpn_websession HTTP/1.1" 404 232 "-" "Python-urllib/3.8" "-" 443 198.51.100.77"#,
             Want {
-                target: Some("/remote/fgt_lang?lang=/../../../..//////////dev/cmdb/sslvpn_websession"),
+                target: Some(
+                    "/remote/fgt_lang?lang=/../../../..//////////dev/cmdb/sslvpn_websession",
+                ),
                 status: Some(404),
                 bytes: Some(232),
                 ua: Some("Python-urllib/3.8"),
@@ -203,15 +209,36 @@ fn tricky_lines_parse() {
 #[test]
 fn formats_are_strict_when_asked() {
     let common = r#"192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 612"#;
-    let combined = r#"192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 612 "-" "ua""#;
+    let combined =
+        r#"192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 612 "-" "ua""#;
     let honeypot = r#"192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 612 "-" "ua" "-" 443 h"#;
     assert!(parse_line(common, Format::Common).is_ok());
     assert!(parse_line(combined, Format::Combined).is_ok());
     assert!(parse_line(honeypot, Format::Honeypot).is_ok());
-    assert!(parse_line(common, Format::Combined).unwrap_err().reason.contains("expected the referer"));
-    assert!(parse_line(combined, Format::Common).unwrap_err().reason.contains("common format"));
-    assert!(parse_line(honeypot, Format::Combined).unwrap_err().reason.contains("combined format"));
-    assert!(parse_line(combined, Format::Honeypot).unwrap_err().reason.contains("X-Forwarded-For"));
+    assert!(
+        parse_line(common, Format::Combined)
+            .unwrap_err()
+            .reason
+            .contains("expected the referer")
+    );
+    assert!(
+        parse_line(combined, Format::Common)
+            .unwrap_err()
+            .reason
+            .contains("common format")
+    );
+    assert!(
+        parse_line(honeypot, Format::Combined)
+            .unwrap_err()
+            .reason
+            .contains("combined format")
+    );
+    assert!(
+        parse_line(combined, Format::Honeypot)
+            .unwrap_err()
+            .reason
+            .contains("X-Forwarded-For")
+    );
 }
 
 #[test]
@@ -219,22 +246,62 @@ fn errors_say_what_and_where() {
     let cases: &[(&str, u32, &str)] = &[
         ("", 1, "empty line"),
         ("not-an-ip - - [x]", 1, "invalid client address"),
-        ("192.0.2.1 - - 19/Jul/2022:13:23:20 +0200]", 15, "expected '['"),
-        ("192.0.2.1 - - [19/Jul/2022:13:23:20 +0200", 42, "expected ']'"),
-        ("192.0.2.1 - - [19/Jux/2022:13:23:20 +0200] \"GET /\" 200 1", 16, "invalid time"),
-        ("192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] GET / 200 1", 44, "expected '\"' opening the request"),
-        ("192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET / 200 1", 44, "unterminated request"),
-        ("192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET /\" abc 1", 52, "expected a status code"),
-        ("192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET /\" 200 x", 56, "expected a byte count"),
-        ("192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET /\" 200 1 \"-\" \"ua\" \"-\" http x", 71, "expected a server port"),
-        ("192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET /\" 200 1 \"-\" \"ua\" \"-\" 80 h extra", 75, "unexpected text after the host"),
+        (
+            "192.0.2.1 - - 19/Jul/2022:13:23:20 +0200]",
+            15,
+            "expected '['",
+        ),
+        (
+            "192.0.2.1 - - [19/Jul/2022:13:23:20 +0200",
+            42,
+            "expected ']'",
+        ),
+        (
+            "192.0.2.1 - - [19/Jux/2022:13:23:20 +0200] \"GET /\" 200 1",
+            16,
+            "invalid time",
+        ),
+        (
+            "192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] GET / 200 1",
+            44,
+            "expected '\"' opening the request",
+        ),
+        (
+            "192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET / 200 1",
+            44,
+            "unterminated request",
+        ),
+        (
+            "192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET /\" abc 1",
+            52,
+            "expected a status code",
+        ),
+        (
+            "192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET /\" 200 x",
+            56,
+            "expected a byte count",
+        ),
+        (
+            "192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET /\" 200 1 \"-\" \"ua\" \"-\" http x",
+            71,
+            "expected a server port",
+        ),
+        (
+            "192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET /\" 200 1 \"-\" \"ua\" \"-\" 80 h extra",
+            75,
+            "unexpected text after the host",
+        ),
         ("192.0.2.1 - -", 14, "expected '['"),
     ];
     for (line, column, needle) in cases {
         let e = parse_line(line, Format::Auto).expect_err(line);
         assert_eq!(e.column, *column, "column for {line:?}: {}", e.reason);
         assert!(e.reason.contains(needle), "{line:?}: {}", e.reason);
-        assert!(e.reason.ends_with(&format!("at column {column}")), "{}", e.reason);
+        assert!(
+            e.reason.ends_with(&format!("at column {column}")),
+            "{}",
+            e.reason
+        );
     }
 }
 

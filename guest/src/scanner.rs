@@ -161,7 +161,10 @@ mod tests {
     #[test]
     fn untagged_when_nothing_matches() {
         let t = defaults();
-        assert_eq!(t.tag(Some("dsl-1-2.example.net"), Some("Mozilla/5.0")), None);
+        assert_eq!(
+            t.tag(Some("dsl-1-2.example.net"), Some("Mozilla/5.0")),
+            None
+        );
         assert_eq!(t.tag(None, None), None);
     }
 

@@ -61,12 +61,11 @@ pub fn zone_with_builtin(zone: &str) -> DnsblZone {
 impl State {
     /// Validates and compiles a configuration.
     pub fn new(cfg: &Config) -> Result<Self, ConfigError> {
-        let tagger = Tagger::new(&cfg.ua_keywords, &cfg.dns_keywords).map_err(|(f, r)| {
-            ConfigError {
+        let tagger =
+            Tagger::new(&cfg.ua_keywords, &cfg.dns_keywords).map_err(|(f, r)| ConfigError {
                 field: f.to_string(),
                 reason: r,
-            }
-        })?;
+            })?;
         let mut zones: Vec<Zone> = Vec::with_capacity(cfg.dnsbl_zones.len());
         for (i, z) in cfg.dnsbl_zones.iter().enumerate() {
             let codes: Vec<(String, String)> = z
@@ -78,7 +77,10 @@ impl State {
                 field: format!("dnsbl-zones[{i}].{f}"),
                 reason: r,
             })?;
-            if zones.iter().any(|other| other.name.eq_ignore_ascii_case(&zone.name)) {
+            if zones
+                .iter()
+                .any(|other| other.name.eq_ignore_ascii_case(&zone.name))
+            {
                 return Err(ConfigError {
                     field: format!("dnsbl-zones[{i}].zone"),
                     reason: format!("zone {} is listed twice", zone.name),

@@ -125,7 +125,11 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
     };
     let d = &file.dns;
     let mut dns = DnsSettings::default();
-    let names = if args.nameserver.is_empty() { &d.nameservers } else { &args.nameserver };
+    let names = if args.nameserver.is_empty() {
+        &d.nameservers
+    } else {
+        &args.nameserver
+    };
     dns.nameservers = names
         .iter()
         .map(|n| config::parse_nameserver(n).map_err(|e| anyhow!("--nameserver: {e}")))
@@ -196,8 +200,9 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
 fn component_config(mut cfg: Config, args: &Args, plan: &Plan) -> anyhow::Result<Config> {
     let format = match (args.format, plan.file.format.as_deref()) {
         (Some(f), _) => f,
-        (None, Some(text)) => Format::from_str(text, true)
-            .map_err(|_| anyhow!("invalid setting format: {text:?} (auto, honeypot, combined, common)"))?,
+        (None, Some(text)) => Format::from_str(text, true).map_err(|_| {
+            anyhow!("invalid setting format: {text:?} (auto, honeypot, combined, common)")
+        })?,
         (None, None) => Format::Auto,
     };
     cfg.format = match format {
@@ -214,7 +219,8 @@ fn component_config(mut cfg: Config, args: &Args, plan: &Plan) -> anyhow::Result
         cfg.dns_keywords = dns.clone();
     }
     cfg.ua_keywords.extend(s.extra_ua_keywords.iter().cloned());
-    cfg.dns_keywords.extend(s.extra_dns_keywords.iter().cloned());
+    cfg.dns_keywords
+        .extend(s.extra_dns_keywords.iter().cloned());
     cfg.dnsbl_zones = plan.dnsbl.clone();
     cfg.enable_dns = !args.no_dns && plan.file.dns.enabled.unwrap_or(true);
     cfg.enable_geoip = plan.geoip_on && !plan.geoip.is_empty();
@@ -262,11 +268,16 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
         Some(path) => component::Source::File(path.clone()),
         None => component::Source::Embedded,
     };
-    let cache_dir = (!args.no_compile_cache).then(component::default_cache_dir).flatten();
+    let cache_dir = (!args.no_compile_cache)
+        .then(component::default_cache_dir)
+        .flatten();
     if let Some(dir) = &cache_dir {
         // A cache that cannot be created is not fatal: compile without it.
         if std::fs::create_dir_all(dir).is_err() {
-            eprintln!("logenrich: cannot create compile cache {}; compiling without it", dir.display());
+            eprintln!(
+                "logenrich: cannot create compile cache {}; compiling without it",
+                dir.display()
+            );
         }
     }
     let cache_dir = cache_dir.filter(|d| d.is_dir());
@@ -274,7 +285,10 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
     let runtime_ = Arc::new(runtime_);
 
     let mut instance = runtime_.instance().await.map_err(usage)?;
-    let defaults = instance.default_config().await.map_err(|e| usage(anyhow::Error::from(e)))?;
+    let defaults = instance
+        .default_config()
+        .await
+        .map_err(|e| usage(anyhow::Error::from(e)))?;
     let cfg = component_config(defaults, &args, &plan).map_err(usage)?;
     instance
         .configure(&cfg)
@@ -298,7 +312,11 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
         None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
     };
     let opts = RunOptions {
-        batch_size: args.batch_size.or(plan.file.batch_size).unwrap_or(2048).max(1),
+        batch_size: args
+            .batch_size
+            .or(plan.file.batch_size)
+            .unwrap_or(2048)
+            .max(1),
         instances: args.instances.or(plan.file.instances).unwrap_or(8).max(1),
         progress: !args.no_progress && !quiet && std::io::stderr().is_terminal(),
     };

@@ -152,8 +152,14 @@ mod tests {
     fn splits_and_numbers_lines() {
         let b = batches(b"a\nb\r\n\nc", 2);
         assert_eq!(b.len(), 2);
-        assert_eq!((b[0].first_line, b[0].lines.clone()), (1, vec!["a".into(), "b\r".into()]));
-        assert_eq!((b[1].first_line, b[1].lines.clone()), (3, vec![String::new(), "c".into()]));
+        assert_eq!(
+            (b[0].first_line, b[0].lines.clone()),
+            (1, vec!["a".into(), "b\r".into()])
+        );
+        assert_eq!(
+            (b[1].first_line, b[1].lines.clone()),
+            (3, vec![String::new(), "c".into()])
+        );
     }
 
     #[test]

@@ -3,10 +3,10 @@
 
 pub mod cache;
 pub mod component;
+pub mod config;
 pub mod dns;
 pub mod geoip;
-pub mod lookup;
-pub mod config;
 pub mod input;
+pub mod lookup;
 pub mod output;
 pub mod runner;

@@ -83,7 +83,11 @@ struct Done {
     ips: Vec<IpAddr>,
 }
 
-async fn process_batch(pool: Arc<Pool>, batch: Batch, file: Option<Arc<str>>) -> anyhow::Result<Done> {
+async fn process_batch(
+    pool: Arc<Pool>,
+    batch: Batch,
+    file: Option<Arc<str>>,
+) -> anyhow::Result<Done> {
     let mut inst = pool.take().await?;
     let result = inst.process(batch.first_line, &batch.lines).await;
     let mut done = Done {
@@ -130,7 +134,13 @@ async fn process_batch(pool: Arc<Pool>, batch: Batch, file: Option<Arc<str>>) ->
                 Err(e) => format!("component trapped: {e:#}"),
             };
             for (i, line) in batch.lines.iter().enumerate() {
-                write_failure(&mut done.json, batch.first_line + i as u64, line, &reason, meta_for(i));
+                write_failure(
+                    &mut done.json,
+                    batch.first_line + i as u64,
+                    line,
+                    &reason,
+                    meta_for(i),
+                );
             }
             done.errors = done.lines;
         }
@@ -195,8 +205,10 @@ pub async fn run(
     let progress = opts.progress.then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {human_pos} lines  {per_sec}  {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {human_pos} lines  {per_sec}  {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
         );
         bar
     });

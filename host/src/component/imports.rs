@@ -73,7 +73,10 @@ impl dns::Host for HostState {
         let c = &self.providers.counters;
         Counters::count(&c.dns_calls, &c.dns_addresses, ips.len());
         let Some(resolver) = self.providers.resolver.clone() else {
-            return ips.iter().map(|_| dns::PtrResult::Failed(disabled("reverse DNS"))).collect();
+            return ips
+                .iter()
+                .map(|_| dns::PtrResult::Failed(disabled("reverse DNS")))
+                .collect();
         };
         let ips: Vec<IpAddr> = ips.iter().map(ip).collect();
         resolver
@@ -90,11 +93,18 @@ impl dns::Host for HostState {
 }
 
 impl dnsbl::Host for HostState {
-    async fn lookup(&mut self, zone: String, ips: Vec<types::IpAddress>) -> Vec<dnsbl::DnsblResult> {
+    async fn lookup(
+        &mut self,
+        zone: String,
+        ips: Vec<types::IpAddress>,
+    ) -> Vec<dnsbl::DnsblResult> {
         let c = &self.providers.counters;
         Counters::count(&c.dnsbl_calls, &c.dnsbl_addresses, ips.len());
         let Some(resolver) = self.providers.resolver.clone() else {
-            return ips.iter().map(|_| dnsbl::DnsblResult::Failed(disabled("DNS"))).collect();
+            return ips
+                .iter()
+                .map(|_| dnsbl::DnsblResult::Failed(disabled("DNS")))
+                .collect();
         };
         let ips: Vec<IpAddr> = ips.iter().map(ip).collect();
         resolver

@@ -89,7 +89,8 @@ impl Runtime {
             let mut cc = wasmtime::CacheConfig::new();
             cc.with_directory(dir);
             let cache = wasmtime::Cache::new(cc).map_err(|e| {
-                anyhow::Error::from(e).context(format!("cannot use compile cache {}", dir.display()))
+                anyhow::Error::from(e)
+                    .context(format!("cannot use compile cache {}", dir.display()))
             })?;
             config.cache(Some(cache));
         }
@@ -113,8 +114,9 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         bindings::Enricher::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
-            anyhow::Error::from(e)
-                .context(format!("{name} does not fit the logenrich:filter/enricher world"))
+            anyhow::Error::from(e).context(format!(
+                "{name} does not fit the logenrich:filter/enricher world"
+            ))
         })?;
         let pre = bindings::EnricherPre::new(instance_pre)?;
         Ok(Self {
@@ -123,6 +125,18 @@ impl Runtime {
             providers: Arc::new(providers),
             compile_time,
         })
+    }
+
+    /// The names of the interfaces the component imports, e.g. `wasi:io/streams@0.2.6`.
+    pub fn imported_interfaces(&self) -> Vec<String> {
+        let component = self.pre.instance_pre().component();
+        let ty = component.component_type();
+        let mut names: Vec<String> = ty
+            .imports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        names.sort();
+        names
     }
 
     /// The providers' counters.

@@ -1,0 +1,363 @@
+//! The `logenrich` binary as a user runs it: the sample, stdin, gzip, several files,
+//! conservation of lines, exit codes and messages, and the real DNS/DNSBL/GeoIP paths
+//! against a loopback DNS server and `.mmdb` fixtures.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr};
+
+use fixture::dns::{DnsFixture, FixtureConfig, reverse_name};
+use fixture::mmdb::{AsnRecord, CityRecord, write_asn, write_city};
+use serde_json::Value;
+
+use crate::util::{self, line, logenrich, records, run, stderr};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn sample_gives_one_record_per_line_in_order() {
+    let out = run(
+        logenrich()
+            .args(["--no-dns", "--no-geoip"])
+            .arg(util::sample()),
+        b"",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(util::sample()).unwrap();
+    let recs = records(&out.stdout);
+    assert_eq!(recs.len(), text.lines().count());
+    for (i, r) in recs.iter().enumerate() {
+        assert_eq!(r["line"], i as u64 + 1);
+    }
+    let errors = recs.iter().filter(|r| r.get("error").is_some()).count();
+    assert!(
+        (1..10).contains(&errors),
+        "{errors} unparseable lines in the sample"
+    );
+    let scanners = recs.iter().filter(|r| r["scanner"].is_object()).count();
+    assert!(scanners > 20, "only {scanners} scanners tagged");
+    let summary = stderr(&out);
+    assert!(
+        summary.contains(&format!("{} lines", recs.len())),
+        "{summary}"
+    );
+    // Absent values are null, never "-".
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(r#":"-""#));
+}
+
+#[test]
+fn garbage_and_invalid_utf8_are_records_not_losses() {
+    let mut input = Vec::new();
+    for i in 0..50 {
+        match i % 5 {
+            0 => input.extend_from_slice(b"\xff\xfe binary \x00 junk"),
+            1 => input.extend_from_slice(b""),
+            2 => {
+                let mut l = line("192.0.2.1", "café ").into_bytes();
+                let at = l.windows(5).position(|w| w == "café".as_bytes()).unwrap() + 5;
+                l.insert(at + 1, 0xff);
+                input.extend_from_slice(&l);
+            }
+            _ => input.extend_from_slice(line(&format!("192.0.2.{i}"), "ok").as_bytes()),
+        }
+        input.push(b'\n');
+    }
+    let out = run(
+        logenrich().args(["--no-dns", "--no-geoip", "--batch-size", "7"]),
+        &input,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recs = records(&out.stdout);
+    assert_eq!(recs.len(), 50);
+    for (i, r) in recs.iter().enumerate() {
+        assert_eq!(r["line"], i as u64 + 1, "order kept");
+        match i % 5 {
+            0 => {
+                assert_eq!(r["invalid_utf8"], true);
+                assert!(r["error"]["reason"].is_string());
+                assert!(r["raw"].as_str().unwrap().contains("binary"));
+            }
+            1 => assert!(
+                r["error"]["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("empty line")
+            ),
+            2 => {
+                assert_eq!(r["invalid_utf8"], true);
+                assert_eq!(r["user_agent"], "café \u{fffd}");
+            }
+            _ => assert!(r.get("invalid_utf8").is_none()),
+        }
+    }
+}
+
+#[test]
+fn gzip_and_several_files_name_their_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("a.log");
+    std::fs::write(
+        &plain,
+        format!("{}\n{}\n", line("192.0.2.1", "x"), line("192.0.2.2", "y")),
+    )
+    .unwrap();
+    let gz = dir.path().join("b.log.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(format!("{}\n", line("2001:db8::5", "z")).as_bytes())
+        .unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+
+    let out = run(
+        logenrich()
+            .args(["--no-dns", "--no-geoip"])
+            .arg(&plain)
+            .arg(&gz),
+        b"",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recs = records(&out.stdout);
+    let got: Vec<(String, u64, String)> = recs
+        .iter()
+        .map(|r| {
+            let file = r["file"].as_str().unwrap();
+            let name = std::path::Path::new(file)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (
+                name,
+                r["line"].as_u64().unwrap(),
+                r["ip"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a.log".to_string(), 1, "192.0.2.1".to_string()),
+            ("a.log".to_string(), 2, "192.0.2.2".to_string()),
+            ("b.log.gz".to_string(), 1, "2001:db8::5".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn missing_file_is_exit_1_naming_it_and_other_files_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.log");
+    std::fs::write(&good, format!("{}\n", line("192.0.2.1", "x"))).unwrap();
+    let missing = dir.path().join("nope.log");
+    let out = run(
+        logenrich()
+            .args(["--no-dns", "--no-geoip"])
+            .arg(&missing)
+            .arg(&good),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("nope.log") && err.contains("cannot open"),
+        "{err}"
+    );
+    assert_eq!(records(&out.stdout).len(), 1);
+}
+
+#[test]
+fn bad_config_is_exit_2_with_file_and_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "format = \"auto\"\n[dns]\ntimeot = 1\n").unwrap();
+    let out = run(logenrich().arg("--config").arg(&cfg), b"");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.toml") && err.contains("timeot") && err.contains("line 3"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+
+    std::fs::write(
+        &cfg,
+        "[[dnsbl]]\nzone = \"bl.example\"\ncodes = { \"127.0.0.999\" = \"x\" }\n",
+    )
+    .unwrap();
+    let out = run(
+        logenrich()
+            .args(["--no-dns", "--no-geoip", "--config"])
+            .arg(&cfg),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("dnsbl-zones[0].codes[0].answer"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = run(
+        logenrich().args(["--no-geoip", "--nameserver", "dns.example"]),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--nameserver"), "{}", stderr(&out));
+
+    let out = run(logenrich().args(["--format", "apache"]), b"");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bad_database_and_bad_component_are_exit_2_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fake.mmdb");
+    std::fs::write(&db, "not a database").unwrap();
+    let out = run(logenrich().arg("--no-dns").arg("--geoip-db").arg(&db), b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("fake.mmdb"), "{}", stderr(&out));
+
+    let comp = dir.path().join("fake.wasm");
+    std::fs::write(&comp, b"\0asm\x01\0\0\0").unwrap();
+    let out = run(
+        logenrich()
+            .args(["--no-dns", "--no-geoip", "--component"])
+            .arg(&comp),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("fake.wasm"), "{}", stderr(&out));
+}
+
+fn geo_dbs(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let city = dir.join("city.mmdb");
+    write_city(
+        &city,
+        &[(
+            "198.51.100.0/24",
+            CityRecord {
+                country_code: Some("NL".into()),
+                country_name: Some("Netherlands".into()),
+                city: Some("Amsterdam".into()),
+                latitude: Some(52.37),
+                longitude: Some(4.89),
+                ..CityRecord::default()
+            },
+        )],
+    )
+    .unwrap();
+    let asn = dir.join("asn.mmdb");
+    write_asn(
+        &asn,
+        &[(
+            "198.51.100.0/24",
+            AsnRecord {
+                number: 64500,
+                organization: "Example Net".into(),
+            },
+        )],
+    )
+    .unwrap();
+    (city, asn)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_dnsbl_and_geoip_end_to_end() {
+    let config = FixtureConfig::default()
+        .with_ptr(ip("198.51.100.7"), "scanner-7.census.shodan.io")
+        .with_ptr(ip("2001:db8::7"), "v6-host.example.net")
+        .with_listing(
+            ip("198.51.100.7"),
+            &[Ipv4Addr::new(127, 0, 0, 2)],
+            Some("test listing"),
+        )
+        .with_listing(
+            ip("198.51.100.8"),
+            &[Ipv4Addr::new(127, 255, 255, 254)],
+            None,
+        );
+    let fixture = DnsFixture::start(config).await.unwrap();
+    fixture
+        .handle()
+        .drop_name(&reverse_name(ip("198.51.100.9")));
+    let dir = tempfile::tempdir().unwrap();
+    let (city, asn) = geo_dbs(dir.path());
+
+    let mut input = String::new();
+    for _ in 0..3 {
+        for addr in [
+            "198.51.100.7",
+            "2001:db8::7",
+            "198.51.100.8",
+            "198.51.100.9",
+            "203.0.113.1",
+        ] {
+            input.push_str(&line(addr, "Mozilla/5.0"));
+            input.push('\n');
+        }
+    }
+    let mut cmd = logenrich();
+    cmd.arg("--nameserver")
+        .arg(fixture.addr().to_string())
+        .args([
+            "--timeout",
+            "0.3",
+            "--attempts",
+            "1",
+            "--batch-size",
+            "4",
+            "--instances",
+            "1",
+        ])
+        .args(["--dnsbl", "bl.test"])
+        .arg("--geoip-db")
+        .arg(&city)
+        .arg("--geoip-db")
+        .arg(&asn);
+    let out = tokio::task::spawn_blocking(move || run(&mut cmd, input.as_bytes()))
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recs = records(&out.stdout);
+    assert_eq!(recs.len(), 15);
+    let by_ip = |a: &str| -> &Value { recs.iter().find(|r| r["ip"] == a).unwrap() };
+
+    let scanner = by_ip("198.51.100.7");
+    assert_eq!(scanner["dns"]["name"], "scanner-7.census.shodan.io");
+    assert_eq!(scanner["dns"]["status"], "found");
+    assert_eq!(scanner["scanner"]["sources"], serde_json::json!(["dns"]));
+    assert_eq!(scanner["dnsbl"][0]["zone"], "bl.test");
+    assert_eq!(scanner["dnsbl"][0]["listed"], true);
+    assert_eq!(scanner["dnsbl"][0]["reason"], "test listing");
+    assert_eq!(scanner["geo"]["city"], "Amsterdam");
+    assert_eq!(scanner["geo"]["asn"], 64500);
+    assert_eq!(scanner["geo"]["as_org"], "Example Net");
+
+    assert_eq!(by_ip("2001:db8::7")["dns"]["name"], "v6-host.example.net");
+    let public = &by_ip("198.51.100.8")["dnsbl"][0];
+    assert_eq!(public["listed"], false);
+    assert!(
+        public["error"].as_str().unwrap().contains("public"),
+        "{public}"
+    );
+    assert_eq!(by_ip("198.51.100.9")["dns"]["status"], "timeout");
+    assert_eq!(by_ip("203.0.113.1")["dns"]["status"], "not_found");
+    assert!(by_ip("203.0.113.1")["geo"].is_null());
+
+    // Across four batches (one at a time), each name reached the server once; the
+    // dropped one was not cached, so later batches asked again.
+    for addr in ["198.51.100.7", "2001:db8::7", "198.51.100.8", "203.0.113.1"] {
+        assert_eq!(
+            fixture.queries_for(&reverse_name(ip(addr))),
+            1,
+            "PTR of {addr}"
+        );
+    }
+    assert!(fixture.queries_for(&reverse_name(ip("198.51.100.9"))) >= 2);
+    assert_eq!(fixture.queries_for("1.100.51.198.bl.test"), 0);
+    assert_eq!(
+        fixture.queries_for("7.100.51.198.bl.test"),
+        2,
+        "A then TXT, once"
+    );
+}
