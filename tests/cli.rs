@@ -361,3 +361,75 @@ async fn dns_dnsbl_and_geoip_end_to_end() {
         "A then TXT, once"
     );
 }
+
+#[test]
+fn a_component_asking_for_files_or_sockets_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let comp = dir.path().join("greedy.wat");
+    std::fs::write(
+        &comp,
+        r#"(component
+             (import "wasi:filesystem/preopens@0.2.6" (instance))
+             (import "wasi:sockets/tcp@0.2.6" (instance)))"#,
+    )
+    .unwrap();
+    let out = run(
+        logenrich()
+            .args(["--no-dns", "--no-geoip", "--component"])
+            .arg(&comp),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("wasi:filesystem/preopens@0.2.6, wasi:sockets/tcp@0.2.6"),
+        "{err}"
+    );
+    assert!(err.contains("does not grant"), "{err}");
+}
+
+/// Slow DNS must not serialize the run: batches overlap on several instances, so 16
+/// one-line batches at 200 ms latency take far less than 16 × 200 ms (a functional bound).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_dns_overlaps_batches_and_keeps_order() {
+    let config = FixtureConfig {
+        synthetic_ptr: true,
+        latency: std::time::Duration::from_millis(200),
+        ..FixtureConfig::default()
+    };
+    let fixture = DnsFixture::start(config).await.unwrap();
+    let input: String = (1..=16)
+        .map(|i| line(&format!("192.0.2.{i}"), "-") + "\n")
+        .collect();
+    let mut cmd = logenrich();
+    cmd.arg("--nameserver")
+        .arg(fixture.addr().to_string())
+        .args([
+            "--no-geoip",
+            "--batch-size",
+            "1",
+            "--instances",
+            "16",
+            "--timeout",
+            "2",
+        ]);
+    let started = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || run(&mut cmd, input.as_bytes()))
+        .await
+        .unwrap();
+    let wall = started.elapsed();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recs = records(&out.stdout);
+    let ips: Vec<String> = recs
+        .iter()
+        .map(|r| r["ip"].as_str().unwrap().to_string())
+        .collect();
+    let want: Vec<String> = (1..=16).map(|i| format!("192.0.2.{i}")).collect();
+    assert_eq!(ips, want, "order kept");
+    assert!(recs.iter().all(|r| r["dns"]["status"] == "found"));
+    // Serial would be at least 3.2 s; overlapped it is about one round trip plus start-up.
+    assert!(
+        wall < std::time::Duration::from_millis(2000),
+        "took {wall:?}"
+    );
+}

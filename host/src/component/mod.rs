@@ -59,6 +59,36 @@ impl WasiView for HostState {
     }
 }
 
+/// Import prefixes a component may have: our interfaces, and the WASI interfaces Rust std
+/// on wasip2 pulls in (streams, stdio, environment, exit, clocks, random seeds), which
+/// grant nothing: the context is empty. Files, sockets and HTTP are refused outright.
+const ALLOWED_IMPORTS: &[&str] = &[
+    "logenrich:filter/",
+    "wasi:io/",
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:random/",
+];
+
+/// Refuses a component that imports anything outside [`ALLOWED_IMPORTS`].
+fn check_imports(engine: &Engine, component: &Component, name: &str) -> anyhow::Result<()> {
+    let ty = component.component_type();
+    let refused: Vec<String> = ty
+        .imports(engine)
+        .map(|(import, _)| import.to_string())
+        .filter(|import| !ALLOWED_IMPORTS.iter().any(|p| import.starts_with(p)))
+        .collect();
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{name} imports {}, which logenrich does not grant (only its own lookups and the \
+             WASI that Rust std needs)",
+            refused.join(", ")
+        )
+    }
+}
+
 /// A compiled component with its linker, ready to make instances.
 pub struct Runtime {
     engine: Engine,
@@ -110,6 +140,7 @@ impl Runtime {
         })?;
         let compile_time = started.elapsed();
 
+        check_imports(&engine, &component, &name)?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         bindings::Enricher::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
