@@ -34,7 +34,7 @@ enum Format {
 /// Enrich web-server access logs with reverse DNS, DNSBL listings, GeoIP and scanner tags;
 /// writes one JSON object per input line.
 #[derive(Debug, Parser)]
-#[command(name = "logenrich", version, about)]
+#[command(name = "logenrich", version)]
 pub struct Args {
     /// Input files (plain or gzip); `-` or none reads stdin.
     #[arg(value_name = "FILE")]

@@ -204,12 +204,18 @@ pub async fn run(
 
     let progress = opts.progress.then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {human_pos} lines  {per_sec}  {elapsed}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        let style = indicatif::ProgressStyle::with_template(
+            "{spinner} {human_pos} lines  {rate}  {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner())
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} lines/s", state.per_sec());
+            },
         );
+        bar.set_style(style);
+        bar.enable_steady_tick(Duration::from_millis(200));
         bar
     });
 
