@@ -57,9 +57,12 @@ fn main() {
 fn build_guest(root: &Path, target_dir: &Path) -> PathBuf {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
+    // `rustc --crate-type cdylib` rather than `build`: the guest is also an rlib (for its
+    // native tests and the bench), and cargo silently skips the profile's LTO for a crate
+    // that builds an rlib; with LTO the component runs ~8 % faster.
     cmd.current_dir(root)
-        .args(["build", "--package", "guest", "--target", "wasm32-wasip2"])
-        .args(["--profile", "guest", "--target-dir"])
+        .args(["rustc", "-p", "guest", "--lib", "--crate-type=cdylib"])
+        .args(["--target=wasm32-wasip2", "--profile=guest", "--target-dir"])
         .arg(target_dir);
     for (key, _) in env::vars_os() {
         let Some(key) = key.to_str() else { continue };

@@ -433,3 +433,55 @@ async fn slow_dns_overlaps_batches_and_keeps_order() {
         "took {wall:?}"
     );
 }
+
+/// RFC 5782 test points are checked before a zone is trusted: a zone that answers the
+/// test point with 127.255.255.254 (public resolver) or does not answer gets a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dnsbl_test_points_are_checked_at_start() {
+    let fixture = DnsFixture::start(FixtureConfig::default()).await.unwrap();
+    let refusing = DnsFixture::start(FixtureConfig::default().with_listing(
+        ip("127.0.0.2"),
+        &[Ipv4Addr::new(127, 255, 255, 254)],
+        None,
+    ))
+    .await
+    .unwrap();
+    let input = format!("{}\n", line("192.0.2.1", "-"));
+    let stderr_for = |addr: String, zone: &'static str| {
+        let input = input.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = logenrich();
+            cmd.args([
+                "--no-dns",
+                "--no-geoip",
+                "--timeout",
+                "0.3",
+                "--attempts",
+                "1",
+            ])
+            .args(["--nameserver", &addr, "--dnsbl", zone]);
+            let out = run(&mut cmd, input.as_bytes());
+            assert!(out.status.success(), "{}", stderr(&out));
+            assert_eq!(records(&out.stdout).len(), 1);
+            stderr(&out)
+        })
+    };
+    let good = stderr_for(fixture.addr().to_string(), "bl.test")
+        .await
+        .unwrap();
+    assert!(!good.contains("warning"), "{good}");
+    let public = stderr_for(refusing.addr().to_string(), "bl.test")
+        .await
+        .unwrap();
+    assert!(
+        public.contains("fails the RFC 5782 test point") && public.contains("public"),
+        "{public}"
+    );
+    let unknown = stderr_for(fixture.addr().to_string(), "other.test")
+        .await
+        .unwrap();
+    assert!(
+        unknown.contains("other.test fails the RFC 5782 test point"),
+        "{unknown}"
+    );
+}

@@ -70,7 +70,7 @@ pub struct Args {
     /// Batches processed at once, each by its own component instance [default: 8].
     #[arg(long, value_name = "N")]
     instances: Option<usize>,
-    /// DNS lookups in flight at most [default: 256].
+    /// DNS lookups in flight at most [default: 512].
     #[arg(long, value_name = "N")]
     concurrency: Option<usize>,
     /// Seconds per DNS try [default: 2].
@@ -262,6 +262,12 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
     }
     if let (Some(note), false) = (&geo_note, quiet) {
         eprintln!("logenrich: {note}");
+    }
+    if let (Some(dns), false) = (&dns, plan.dnsbl.is_empty()) {
+        let zones: Vec<String> = plan.dnsbl.iter().map(|z| z.zone.clone()).collect();
+        for warning in logenrich::testpoint::check(dns, &zones).await {
+            eprintln!("logenrich: warning: {warning}");
+        }
     }
 
     let source = match &args.component {

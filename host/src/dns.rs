@@ -55,7 +55,7 @@ impl Default for DnsSettings {
             nameservers: Vec::new(),
             timeout: Duration::from_secs(2),
             attempts: 2,
-            concurrency: 256,
+            concurrency: 512,
             cache_size: 100_000,
             min_ttl: Duration::from_secs(60),
             max_ttl: Duration::from_secs(86_400),

@@ -10,3 +10,4 @@ pub mod input;
 pub mod lookup;
 pub mod output;
 pub mod runner;
+pub mod testpoint;

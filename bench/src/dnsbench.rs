@@ -1,0 +1,123 @@
+//! DNS: the host's `DnsProvider` resolving N unique addresses (PTR) against the
+//! `dns-fixture` subprocess at 50 ms latency — the bar at the default in-flight limit, and
+//! the curve of wall time over the in-flight limit against the bound
+//! `latency × ⌈N / in-flight⌉`. Every measurement uses a fresh provider (empty cache).
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use logenrich::dns::{DnsProvider, DnsSettings};
+use logenrich::lookup::PtrOutcome;
+
+use crate::ctx::Ctx;
+use crate::data;
+use crate::procs::{DnsServer, FixtureOptions};
+use crate::report::{Report, Row, count, median, secs};
+
+const LATENCY: Duration = Duration::from_millis(50);
+
+/// One resolution of a whole batch.
+struct Sample {
+    wall: f64,
+    failed: usize,
+}
+
+fn resolve(
+    rt: &tokio::runtime::Runtime,
+    server: &DnsServer,
+    ips: &[IpAddr],
+    concurrency: usize,
+) -> anyhow::Result<Sample> {
+    let settings = DnsSettings {
+        nameservers: vec![server.addr],
+        concurrency,
+        ..DnsSettings::default()
+    };
+    let provider = DnsProvider::new(&settings).context("cannot build the DNS provider")?;
+    let started = Instant::now();
+    let out = rt.block_on(provider.reverse(ips));
+    let wall = started.elapsed().as_secs_f64();
+    anyhow::ensure!(out.len() == ips.len(), "one outcome per address");
+    let failed = out
+        .iter()
+        .filter(|o| !matches!(o, PtrOutcome::Found(_)))
+        .count();
+    Ok(Sample { wall, failed })
+}
+
+/// `latency × ⌈n / in_flight⌉`, in seconds.
+fn bound(n: usize, in_flight: usize) -> f64 {
+    LATENCY.as_secs_f64() * n.div_ceil(in_flight) as f64
+}
+
+/// The DNS bar and curve.
+pub fn dns_figures(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
+    let server = DnsServer::start(
+        &ctx.bins.dns_fixture,
+        &FixtureOptions {
+            latency_ms: LATENCY.as_millis() as u64,
+            ..FixtureOptions::default()
+        },
+    )?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start a tokio runtime")?;
+    let ips = data::unique_ips(ctx.sizes.dns_ips);
+    let n = ips.len();
+    let rounds = ctx.sizes.rounds;
+
+    let default = DnsSettings::default().concurrency;
+    let samples = (0..rounds)
+        .map(|_| resolve(&rt, &server, &ips, default))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let wall = median(&samples.iter().map(|s| s.wall).collect::<Vec<_>>());
+    let failed = samples.iter().map(|s| s.failed).max().unwrap_or(0);
+    report.push(Row::new(
+        format!(
+            "DNS: {} unique IPs at 50 ms, default {default} in flight",
+            count(n as u64)
+        ),
+        format!(
+            "{} wall (bound {}), {failed} not found/failed",
+            secs(wall),
+            secs(bound(n, default))
+        ),
+        "≤ 2 s",
+        wall <= 2.0 && failed == 0,
+    ));
+
+    let mut table = String::from(
+        "| in flight | wall (median) | bound latency × ⌈N / in-flight⌉ | wall / bound | not found/failed |\n|---|---|---|---|---|\n",
+    );
+    for &c in &ctx.sizes.curve {
+        let b = bound(n, c);
+        // A point whose bound is long is measured once: its spread is small against it.
+        let r = if b > 5.0 { 1 } else { rounds };
+        let samples = (0..r)
+            .map(|_| resolve(&rt, &server, &ips, c))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let wall = median(&samples.iter().map(|s| s.wall).collect::<Vec<_>>());
+        let failed = samples.iter().map(|s| s.failed).max().unwrap_or(0);
+        eprintln!(
+            "bench: DNS curve: {c} in flight: {} (bound {})",
+            secs(wall),
+            secs(b)
+        );
+        table.push_str(&format!(
+            "| {c} | {} | {} | {:.2} | {failed} |\n",
+            secs(wall),
+            secs(b),
+            wall / b
+        ));
+    }
+    report.section(
+        format!(
+            "DNS curve: {} unique IPs (PTR), fixture at 50 ms, fresh cache each run",
+            count(n as u64)
+        ),
+        table,
+    );
+    Ok(())
+}

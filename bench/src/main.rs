@@ -1,0 +1,212 @@
+//! `bench`: logenrich's benchmark suite. It generates its own corpora, starts the servers
+//! it needs on loopback (the `dns-fixture` binary), alternates both sides of every
+//! comparison, and prints a Markdown table of figures against their bars (PASS/MISS).
+//!
+//! One command does everything: `cargo run --release -p bench -- [--quick]`. It builds the
+//! `logenrich` and `dns-fixture` release binaries first. The exit status is non-zero only
+//! when a measurement broke, never for a missed bar.
+
+mod ctx;
+mod data;
+mod dnsbench;
+mod e2e;
+mod parse_tag;
+mod peers;
+mod procs;
+mod report;
+mod startup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+
+use ctx::{Ctx, Sizes};
+use report::{Report, Row, Verdict};
+
+/// The `logenrich` CLI's allocator, so that the in-process parse + tag figures (both
+/// sides) allocate as the CLI does.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// The groups of figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Group {
+    /// Parse + tag, component vs native, in process.
+    Parse,
+    /// The notebook way (Python) vs logenrich: parse + tag, and lookups.
+    Notebook,
+    /// GoAccess vs logenrich on the same file.
+    Goaccess,
+    /// DNS: unique IPs at 50 ms, and the curve over in-flight limits.
+    Dns,
+    /// End to end with DNS + DNSBL + GeoIP, and scaling over sizes.
+    E2e,
+    /// Start-up with an empty and a warm compile cache.
+    Startup,
+}
+
+/// Benchmarks logenrich against its bars, baselines and peers; prints a Markdown table.
+#[derive(Debug, Parser)]
+#[command(name = "bench", about)]
+struct Args {
+    /// Small sizes and one round (CI smoke run, under a minute).
+    #[arg(long)]
+    quick: bool,
+    /// Also write the Markdown report to FILE.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Python with pandas and dnspython for the notebook baseline
+    /// [default: $VIRTUAL_ENV/bin/python, else python3].
+    #[arg(long, value_name = "PATH")]
+    python: Option<PathBuf>,
+    /// Don't build the logenrich and dns-fixture release binaries first.
+    #[arg(long)]
+    no_build: bool,
+    /// Where corpora, databases and logs go [default: <target>/bench-data].
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Rounds per side of each comparison [default: 3, --quick: 1].
+    #[arg(long, value_name = "N")]
+    rounds: Option<usize>,
+    /// Run only these groups (comma-separated or repeated) [default: all].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Group>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("bench: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn default_python() -> PathBuf {
+    std::env::var_os("VIRTUAL_ENV")
+        .map(|v| PathBuf::from(v).join("bin/python"))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("python3"))
+}
+
+fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let bins = procs::binaries(!args.no_build)?;
+    let mut sizes = if args.quick {
+        Sizes::quick()
+    } else {
+        Sizes::full()
+    };
+    if let Some(r) = args.rounds {
+        sizes.rounds = r.max(1);
+    }
+    let work = match &args.work_dir {
+        Some(dir) => dir.clone(),
+        None => bins
+            .logenrich
+            .parent()
+            .and_then(|p| p.parent())
+            .context("no target directory")?
+            .join("bench-data"),
+    };
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let ctx = Ctx {
+        quick: args.quick,
+        cache_home: work.join("cache-warm"),
+        python: args.python.clone().unwrap_or_else(default_python),
+        sizes,
+        bins,
+        work,
+    };
+    ctx.warm_cache().context("the logenrich CLI does not run")?;
+
+    let mut report = Report::default();
+    let wanted = |g: Group| args.only.is_empty() || args.only.contains(&g);
+    if wanted(Group::Parse) {
+        let opts = data::corpus_options(ctx.sizes.parse_lines, ctx.sizes.unique_ips);
+        let lines = data::corpus_lines(&opts);
+        let r = parse_tag::measure(&mut report, &lines, ctx.sizes.rounds);
+        record(&mut report, "parse + tag", r);
+    }
+    if wanted(Group::Notebook) {
+        let r = peers::notebook_figures(&ctx, &mut report);
+        record(&mut report, "the notebook way", r);
+    }
+    if wanted(Group::Goaccess) {
+        let r = peers::goaccess(&ctx, &mut report);
+        record(&mut report, "GoAccess", r);
+    }
+    if wanted(Group::Dns) {
+        let r = dnsbench::dns_figures(&ctx, &mut report);
+        record(&mut report, "DNS", r);
+    }
+    if wanted(Group::E2e) {
+        let r = e2e::e2e_figures(&ctx, &mut report);
+        record(&mut report, "end to end", r);
+    }
+    if wanted(Group::Startup) {
+        let r = startup::startup_figures(&ctx, &mut report);
+        record(&mut report, "start-up", r);
+    }
+
+    let header = header(&ctx, started.elapsed().as_secs_f64());
+    let md = report.markdown(&header);
+    println!("{md}");
+    if let Some(out) = &args.out {
+        std::fs::write(out, &md).with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    eprintln!(
+        "bench: {} PASS, {} MISS, {} skipped, {} ERROR",
+        report.count(Verdict::Pass),
+        report.count(Verdict::Miss),
+        report.count(Verdict::Skipped),
+        report.count(Verdict::Error)
+    );
+    Ok(if report.count(Verdict::Error) > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A group that failed to measure becomes an ERROR row; the others still run.
+fn record(report: &mut Report, group: &str, result: anyhow::Result<()>) {
+    if let Err(e) = result {
+        report.push(Row {
+            figure: group.to_owned(),
+            measured: format!("{e:#}"),
+            bar: "-".to_owned(),
+            verdict: Verdict::Error,
+        });
+    }
+}
+
+/// The report's heading: mode, machine and the command that reproduces it.
+fn header(ctx: &Ctx, elapsed: f64) -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    let mode = if ctx.quick { " -- --quick" } else { "" };
+    format!(
+        "## logenrich bench ({})\n\nMachine: {cores} cores ({model}), Linux {}, load average \
+         {} at the end. {} round(s) per side, medians; suite ran {:.0} s. Reproduce: \
+         `cargo run --release -p bench{mode}`.",
+        if ctx.quick { "quick" } else { "full" },
+        kernel.trim(),
+        load.join(" "),
+        ctx.sizes.rounds,
+        elapsed
+    )
+}
