@@ -41,7 +41,7 @@ fn number(v: &Value, key: &str) -> anyhow::Result<f64> {
 /// The notebook way against logenrich: parse + tag, then lookups.
 pub fn notebook_figures(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let pt_figure = "parse + tag, logenrich CLI vs the notebook way";
-    let lk_figure = "reverse lookups at 50 ms, logenrich CLI vs the notebook way";
+    let lk_figure = "reverse lookups at 50 ms, logenrich vs the notebook way";
     if !python_ok(&ctx.python) {
         report.push(Row::skipped(pt_figure, PY_SKIP, "≥ 100×"));
         report.push(Row::skipped(lk_figure, PY_SKIP, "≥ 25×"));
