@@ -10,6 +10,7 @@ use std::net::IpAddr;
 
 use crate::bindings::exports::logenrich::filter::filter::{
     DnsInfo, DnsStatus, DnsblVerdict, LineResult, LogRecord, ParseError, ScannerSource, ScannerTag,
+    Span,
 };
 use crate::bindings::logenrich::filter::dns::PtrResult;
 use crate::bindings::logenrich::filter::dnsbl::DnsblResult;
@@ -107,6 +108,17 @@ fn dns_info(r: &PtrResult) -> DnsInfo {
             },
             error: Some(error_text(e)),
         },
+    }
+}
+
+/// The span of `part`, a slice of `line`, within `line`.
+fn span(line: &str, part: &str) -> Span {
+    let start = (part.as_ptr() as usize).saturating_sub(line.as_ptr() as usize);
+    let start = start.min(line.len());
+    let end = (start + part.len()).min(line.len());
+    Span {
+        start: u32::try_from(start).unwrap_or(u32::MAX),
+        end: u32::try_from(end).unwrap_or(u32::MAX),
     }
 }
 
@@ -231,23 +243,25 @@ pub fn process(
                 text
             }
         };
+        let line = lines[i].as_str();
+        let sp = |part: &str| span(line, part);
         out.push(LineResult::Enriched(LogRecord {
             line: line_no,
-            ip: p.ip_text.to_string(),
-            user: p.user.map(str::to_string),
+            ip: sp(p.ip_text),
+            user: p.user.map(sp),
             time,
-            time_offset: p.time.offset.to_string(),
-            method: p.method.map(str::to_string),
-            target: p.target.map(str::to_string),
-            protocol: p.protocol.map(str::to_string),
-            request: p.request.to_string(),
+            time_offset: sp(p.time.offset),
+            method: p.method.map(sp),
+            target: p.target.map(sp),
+            protocol: p.protocol.map(sp),
+            request: sp(p.request),
             status: p.status,
             bytes: p.bytes,
-            referer: p.referer.map(str::to_string),
-            user_agent: p.user_agent.map(str::to_string),
-            forwarded: p.forwarded_chain().map(str::to_string).collect(),
+            referer: p.referer.map(sp),
+            user_agent: p.user_agent.map(sp),
+            forwarded: p.forwarded_chain().map(sp).collect(),
             server_port: p.server_port,
-            host: p.host.map(str::to_string),
+            host: p.host.map(sp),
             dns,
             dnsbl: dnsbl.iter().map(|z| z[slot].clone()).collect(),
             geo: geo.as_ref().and_then(|g| g[slot].clone()),

@@ -267,3 +267,25 @@ fn bad_config_names_the_field() {
     cfg.dns_keywords.push(String::new());
     assert_eq!(State::new(&cfg).unwrap_err().field, "dns-keywords");
 }
+
+#[test]
+fn verbatim_fields_are_spans_of_the_line() {
+    let mut lines = lines();
+    lines[0] = r#"192.0.2.38 - alice [19/Jul/2022:13:23:20 +0200] "GET /a?b=c HTTP/1.1" 404 232 "http://r.example/" "Python-urllib/3.8" "203.0.113.5, 198.51.100.2" 443 [2001:db8::face]"#.into();
+    let out = process(&state_with_zone(), &mut Double::default(), 1, lines.clone());
+    let rec = record(&out[0]);
+    let line = lines[0].as_str();
+    let text = |s: &Span| &line[s.start as usize..s.end as usize];
+    assert_eq!(text(&rec.ip), "192.0.2.38");
+    assert_eq!(rec.user.as_ref().map(text), Some("alice"));
+    assert_eq!(text(&rec.time_offset), "+0200");
+    assert_eq!(rec.method.as_ref().map(text), Some("GET"));
+    assert_eq!(rec.target.as_ref().map(text), Some("/a?b=c"));
+    assert_eq!(rec.protocol.as_ref().map(text), Some("HTTP/1.1"));
+    assert_eq!(text(&rec.request), "GET /a?b=c HTTP/1.1");
+    assert_eq!(rec.referer.as_ref().map(text), Some("http://r.example/"));
+    assert_eq!(rec.user_agent.as_ref().map(text), Some("Python-urllib/3.8"));
+    let xff: Vec<&str> = rec.forwarded.iter().map(text).collect();
+    assert_eq!(xff, ["203.0.113.5", "198.51.100.2"]);
+    assert_eq!(rec.host.as_ref().map(text), Some("2001:db8::face"));
+}

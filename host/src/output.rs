@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::component::{
-    DnsInfo, DnsStatus, DnsblVerdict, LineResult, LogRecord, ScannerSource, ScannerTag,
+    DnsInfo, DnsStatus, DnsblVerdict, LineResult, LogRecord, ScannerSource, ScannerTag, Span,
     WitGeoRecord,
 };
 
@@ -36,7 +36,7 @@ struct Record<'a> {
     bytes: Option<u64>,
     referer: Option<&'a str>,
     user_agent: Option<&'a str>,
-    forwarded: &'a [String],
+    forwarded: Vec<&'a str>,
     server_port: Option<u16>,
     host: Option<&'a str>,
     dns: Option<Dns<'a>>,
@@ -155,25 +155,32 @@ fn scanner(s: &ScannerTag) -> Scanner<'_> {
     }
 }
 
-fn record<'a>(r: &'a LogRecord, meta: LineMeta<'a>) -> Record<'a> {
+/// The text of a span of `line`; a span outside the line (a component breaking the
+/// contract) reads as empty rather than panicking.
+pub fn text<'a>(line: &'a str, s: &Span) -> &'a str {
+    line.get(s.start as usize..s.end as usize).unwrap_or("")
+}
+
+fn record<'a>(r: &'a LogRecord, line: &'a str, meta: LineMeta<'a>) -> Record<'a> {
+    let t = |s: &Span| text(line, s);
     Record {
         file: meta.file,
         line: r.line,
-        ip: &r.ip,
-        user: r.user.as_deref(),
+        ip: t(&r.ip),
+        user: r.user.as_ref().map(t),
         time: &r.time,
-        time_offset: &r.time_offset,
-        method: r.method.as_deref(),
-        target: r.target.as_deref(),
-        protocol: r.protocol.as_deref(),
-        request: &r.request,
+        time_offset: t(&r.time_offset),
+        method: r.method.as_ref().map(t),
+        target: r.target.as_ref().map(t),
+        protocol: r.protocol.as_ref().map(t),
+        request: t(&r.request),
         status: r.status,
         bytes: r.bytes,
-        referer: r.referer.as_deref(),
-        user_agent: r.user_agent.as_deref(),
-        forwarded: &r.forwarded,
+        referer: r.referer.as_ref().map(t),
+        user_agent: r.user_agent.as_ref().map(t),
+        forwarded: r.forwarded.iter().map(t).collect(),
         server_port: r.server_port,
-        host: r.host.as_deref(),
+        host: r.host.as_ref().map(t),
         dns: r.dns.as_ref().map(dns),
         dnsbl: r.dnsbl.iter().map(dnsbl).collect(),
         geo: r.geo.as_ref().map(geo),
@@ -182,10 +189,10 @@ fn record<'a>(r: &'a LogRecord, meta: LineMeta<'a>) -> Record<'a> {
     }
 }
 
-/// Appends one result as a JSON line to `out`.
-pub fn write_result(out: &mut Vec<u8>, result: &LineResult, meta: LineMeta<'_>) {
+/// Appends one result for `line` as a JSON line to `out`.
+pub fn write_result(out: &mut Vec<u8>, result: &LineResult, line: &str, meta: LineMeta<'_>) {
     let written = match result {
-        LineResult::Enriched(r) => serde_json::to_writer(&mut *out, &record(r, meta)),
+        LineResult::Enriched(r) => serde_json::to_writer(&mut *out, &record(r, line, meta)),
         LineResult::Error(e) => serde_json::to_writer(
             &mut *out,
             &Failure {

@@ -113,13 +113,13 @@ async fn process_batch(
                 match r {
                     LineResult::Enriched(rec) => {
                         done.parsed += 1;
-                        if let Ok(ip) = rec.ip.parse() {
+                        if let Ok(ip) = crate::output::text(&batch.lines[i], &rec.ip).parse() {
                             done.ips.push(ip);
                         }
                     }
                     LineResult::Error(_) => done.errors += 1,
                 }
-                write_result(&mut done.json, r, meta_for(i));
+                write_result(&mut done.json, r, &batch.lines[i], meta_for(i));
             }
         }
         other => {

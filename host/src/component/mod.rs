@@ -27,7 +27,7 @@ mod bindings {
 
 pub use bindings::exports::logenrich::filter::filter::{
     Config, ConfigError, DnsInfo, DnsStatus, DnsblCode, DnsblVerdict, DnsblZone, LineResult,
-    LogFormat, LogRecord, ParseError, ScannerSource, ScannerTag,
+    LogFormat, LogRecord, ParseError, ScannerSource, ScannerTag, Span,
 };
 pub use bindings::logenrich::filter::geoip::GeoRecord as WitGeoRecord;
 
