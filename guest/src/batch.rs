@@ -201,7 +201,6 @@ pub fn process(
         None
     };
 
-    let mut last_time: Option<(time::OffsetDateTime, String)> = None;
     let mut out = Vec::with_capacity(lines.len());
     for (i, result) in parsed.into_iter().enumerate() {
         let line_no = first_line + i as u64;
@@ -235,14 +234,7 @@ pub fn process(
                 matched: e.matched,
             }
         });
-        let time = match &last_time {
-            Some((instant, text)) if *instant == p.time.instant => text.clone(),
-            _ => {
-                let text = p.time.utc_rfc3339();
-                last_time = Some((p.time.instant, text.clone()));
-                text
-            }
-        };
+        let time = p.time.instant.unix_timestamp();
         let line = lines[i].as_str();
         let sp = |part: &str| span(line, part);
         out.push(LineResult::Enriched(LogRecord {

@@ -153,7 +153,7 @@ fn records_are_assembled_in_order_with_enrichments() {
     assert_eq!((e.column, e.raw.as_str()), (1, "garbage line"));
 
     let first = record(&out[0]);
-    assert_eq!(first.time, "2022-07-19T11:23:20Z");
+    assert_eq!(first.time, 1_658_229_800); // 2022-07-19T11:23:20Z
     assert_eq!(first.dns.as_ref().unwrap().status, DnsStatus::NotFound);
     let zen = &first.dnsbl[0];
     assert!(!zen.listed, "127.255.255.254 must not count as a listing");

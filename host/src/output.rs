@@ -26,7 +26,7 @@ struct Record<'a> {
     line: u64,
     ip: &'a str,
     user: Option<&'a str>,
-    time: &'a str,
+    time: Time,
     time_offset: &'a str,
     method: Option<&'a str>,
     target: Option<&'a str>,
@@ -45,6 +45,22 @@ struct Record<'a> {
     scanner: Option<Scanner<'a>>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     invalid_utf8: bool,
+}
+
+/// Seconds since the epoch, written as RFC 3339 UTC.
+struct Time(i64);
+
+impl Serialize for Time {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use time::format_description::well_known::Rfc3339;
+        let text = time::OffsetDateTime::from_unix_timestamp(self.0)
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok());
+        match text {
+            Some(text) => s.serialize_str(&text),
+            None => s.serialize_none(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -168,7 +184,7 @@ fn record<'a>(r: &'a LogRecord, line: &'a str, meta: LineMeta<'a>) -> Record<'a>
         line: r.line,
         ip: t(&r.ip),
         user: r.user.as_ref().map(t),
-        time: &r.time,
+        time: Time(r.time),
         time_offset: t(&r.time_offset),
         method: r.method.as_ref().map(t),
         target: r.target.as_ref().map(t),
