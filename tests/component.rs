@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 
 use logenrich::component::{
-    DnsStatus, DnsblZone, LineResult, LogFormat, Providers, Runtime, Source,
+    DnsStatus, DnsblZone, Instance, LineResult, LogFormat, Providers, Runtime, Source,
 };
 use logenrich::lookup::{DnsblOutcome, GeoRecord, Locate, PtrOutcome, Resolve};
 
@@ -79,6 +79,20 @@ fn runtime(recorder: &Arc<Recorder>) -> Runtime {
     Runtime::new(&Source::Embedded, Some(&util::cache_home()), providers).expect("component loads")
 }
 
+/// A runtime and an instance configured with Spamhaus ZEN and `format`.
+async fn with_zen(recorder: &Arc<Recorder>, format: LogFormat) -> (Runtime, Instance) {
+    let rt = runtime(recorder);
+    let mut inst = rt.instance().await.unwrap();
+    let mut cfg = inst.default_config().await.unwrap();
+    cfg.dnsbl_zones = vec![DnsblZone {
+        zone: "zen.spamhaus.org".into(),
+        codes: vec![],
+    }];
+    cfg.format = format;
+    inst.configure(&cfg).await.unwrap().unwrap();
+    (rt, inst)
+}
+
 fn batch() -> Vec<String> {
     vec![
         util::line("192.0.2.9", "Mozilla/5.0 zgrab/0.x"),
@@ -96,14 +110,7 @@ fn batch() -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imports_are_called_once_per_batch_with_distinct_addresses() {
     let recorder = Arc::new(Recorder::default());
-    let rt = runtime(&recorder);
-    let mut inst = rt.instance().await.unwrap();
-    let mut cfg = inst.default_config().await.unwrap();
-    cfg.dnsbl_zones = vec![DnsblZone {
-        zone: "zen.spamhaus.org".into(),
-        codes: vec![],
-    }];
-    inst.configure(&cfg).await.unwrap().unwrap();
+    let (rt, mut inst) = with_zen(&recorder, LogFormat::Auto).await;
 
     for round in 0..2u64 {
         let first = 1 + round * 6;
@@ -144,15 +151,7 @@ async fn imports_are_called_once_per_batch_with_distinct_addresses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_carry_the_enrichments() {
     let recorder = Arc::new(Recorder::default());
-    let rt = runtime(&recorder);
-    let mut inst = rt.instance().await.unwrap();
-    let mut cfg = inst.default_config().await.unwrap();
-    cfg.dnsbl_zones = vec![DnsblZone {
-        zone: "zen.spamhaus.org".into(),
-        codes: vec![],
-    }];
-    cfg.format = LogFormat::Honeypot;
-    inst.configure(&cfg).await.unwrap().unwrap();
+    let (_rt, mut inst) = with_zen(&recorder, LogFormat::Honeypot).await;
     let out = inst.process(1, &batch()).await.unwrap();
 
     let LineResult::Enriched(first) = &out[0] else {
