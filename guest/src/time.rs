@@ -1,6 +1,5 @@
 //! Access-log timestamps: `%d/%b/%Y:%H:%M:%S %z` in, RFC 3339 UTC out (with the `time` crate).
 
-use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
@@ -13,12 +12,14 @@ pub struct LogTime<'a> {
     pub offset: &'a str,
 }
 
+#[cfg(test)]
 impl LogTime<'_> {
-    /// The instant in UTC as RFC 3339, e.g. `2022-07-19T11:23:20Z`.
+    /// The instant in UTC as RFC 3339, e.g. `2022-07-19T11:23:20Z`: for tests only, since
+    /// the record carries epoch seconds and the host writes RFC 3339 (`host/src/output.rs`).
     pub fn utc_rfc3339(&self) -> String {
         self.instant
             .to_offset(UtcOffset::UTC)
-            .format(&Rfc3339)
+            .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_else(|e| format!("unformattable time: {e}"))
     }
 }
