@@ -192,7 +192,7 @@ fn bad_config_is_exit_2_with_file_and_position() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("dnsbl-zones[0].codes[0].answer"),
+        stderr(&out).contains("dnsbl-codes.bl.example[0]"),
         "{}",
         stderr(&out)
     );

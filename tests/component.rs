@@ -1,13 +1,17 @@
-//! The built component under wasmtime, with its imports answered by a recording test
-//! double: one call per import per batch, each distinct address once, records in order.
+//! The built component under wasmtime through the embedding API, with its imports answered
+//! by a recording test double: one call per import per batch, each distinct address once,
+//! records in order and in the canonical encoding, typed configuration errors, and the
+//! exact imports.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 
-use logenrich::component::{
-    DnsStatus, DnsblZone, Instance, LineResult, LogFormat, Providers, Runtime, Source,
+use futures::StreamExt;
+use logenrich::{
+    Batch, Dnsbl, DnsblOutcome, Enricher, EnricherBuilder, Error, GeoLookup, GeoRecord,
+    PtrOutcome, ReverseDns, SettingValue,
 };
-use logenrich::lookup::{DnsblOutcome, GeoRecord, Locate, PtrOutcome, Resolve};
+use serde_json::{Value, json};
 
 use crate::util;
 
@@ -20,16 +24,21 @@ struct Recorder {
 }
 
 #[async_trait::async_trait]
-impl Resolve for Recorder {
+impl ReverseDns for Recorder {
     async fn reverse(&self, ips: &[IpAddr]) -> Vec<PtrOutcome> {
         self.reverse.lock().unwrap().push(ips.to_vec());
         ips.iter()
             .map(|ip| match ip.to_string().as_str() {
                 "192.0.2.9" => PtrOutcome::Found("scan-9.census.shodan.io".into()),
+                "192.0.2.11" => PtrOutcome::Found("probe-1.internet-measurement.com".into()),
                 _ => PtrOutcome::NotFound,
             })
             .collect()
     }
+}
+
+#[async_trait::async_trait]
+impl Dnsbl for Recorder {
     async fn dnsbl(&self, zone: &str, ips: &[IpAddr]) -> Vec<DnsblOutcome> {
         self.dnsbl
             .lock()
@@ -51,8 +60,9 @@ impl Resolve for Recorder {
     }
 }
 
-impl Locate for Recorder {
-    fn locate(&self, ips: &[IpAddr]) -> Vec<Option<GeoRecord>> {
+#[async_trait::async_trait]
+impl GeoLookup for Recorder {
+    async fn locate(&self, ips: &[IpAddr]) -> Vec<Option<GeoRecord>> {
         self.geoip.lock().unwrap().push(ips.to_vec());
         ips.iter()
             .map(|ip| {
@@ -69,31 +79,29 @@ impl Locate for Recorder {
     }
 }
 
-fn runtime(recorder: &Arc<Recorder>) -> Runtime {
-    let providers = Providers {
-        resolver: Some(recorder.clone()),
-        geoip: Some(recorder.clone()),
-        ..Providers::default()
-    };
+fn builder(recorder: &Arc<Recorder>) -> EnricherBuilder {
     std::fs::create_dir_all(util::cache_home()).unwrap();
-    Runtime::new(&Source::Embedded, Some(&util::cache_home()), providers).expect("component loads")
+    Enricher::builder()
+        .reverse_dns(recorder.clone())
+        .dnsbl(recorder.clone())
+        .geoip(recorder.clone())
+        .compile_cache(util::cache_home())
 }
 
-/// A runtime and an instance configured with Spamhaus ZEN and `format`.
-async fn with_zen(recorder: &Arc<Recorder>, format: LogFormat) -> (Runtime, Instance) {
-    let rt = runtime(recorder);
-    let mut inst = rt.instance().await.unwrap();
-    let mut cfg = inst.default_config().await.unwrap();
-    cfg.dnsbl_zones = vec![DnsblZone {
-        zone: "zen.spamhaus.org".into(),
-        codes: vec![],
-    }];
-    cfg.format = format;
-    inst.configure(&cfg).await.unwrap().unwrap();
-    (rt, inst)
+/// An enricher configured with Spamhaus ZEN.
+async fn with_zen(recorder: &Arc<Recorder>, format: &str) -> Enricher {
+    builder(recorder)
+        .setting(
+            "dnsbl-zones",
+            SettingValue::Texts(vec!["zen.spamhaus.org".into()]),
+        )
+        .setting("format", SettingValue::Text(format.into()))
+        .build()
+        .await
+        .expect("component loads and accepts the settings")
 }
 
-fn batch() -> Vec<String> {
+fn lines() -> Vec<String> {
     vec![
         util::line("192.0.2.9", "Mozilla/5.0 zgrab/0.x"),
         util::line(
@@ -107,19 +115,31 @@ fn batch() -> Vec<String> {
     ]
 }
 
+fn records(jsonl: &[u8]) -> Vec<Value> {
+    util::records(jsonl)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imports_are_called_once_per_batch_with_distinct_addresses() {
     let recorder = Arc::new(Recorder::default());
-    let (rt, mut inst) = with_zen(&recorder, LogFormat::Auto).await;
-
+    let enricher = with_zen(&recorder, "auto").await;
+    let unique: Vec<IpAddr> = ["192.0.2.9", "2001:db8::1", "192.0.2.10"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
     for round in 0..2u64 {
         let first = 1 + round * 6;
-        let out = inst.process(first, &batch()).await.unwrap();
-        assert_eq!(out.len(), 6);
-        let unique: Vec<IpAddr> = ["192.0.2.9", "2001:db8::1", "192.0.2.10"]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect();
+        let done = enricher
+            .process(Batch::from_lines(first, lines()))
+            .await
+            .unwrap();
+        assert_eq!(done.failure, None);
+        assert_eq!(done.stats.clients, unique);
+        assert_eq!((done.stats.parsed, done.stats.errors), (5, 1));
+        let out = records(&done.jsonl);
+        let numbers: Vec<u64> = out.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+        assert_eq!(numbers, (first..first + 6).collect::<Vec<_>>());
+
         let calls = round as usize + 1;
         assert_eq!(recorder.reverse.lock().unwrap().len(), calls);
         assert_eq!(recorder.reverse.lock().unwrap()[round as usize], unique);
@@ -128,91 +148,159 @@ async fn imports_are_called_once_per_batch_with_distinct_addresses() {
         assert_eq!(dnsbl.len(), calls);
         assert_eq!(
             dnsbl[round as usize],
-            ("zen.spamhaus.org".to_string(), unique)
+            ("zen.spamhaus.org".to_string(), unique.clone())
         );
-
-        let lines: Vec<u64> = out
-            .iter()
-            .map(|r| match r {
-                LineResult::Enriched(r) => r.line,
-                LineResult::Error(e) => e.line,
-            })
-            .collect();
-        assert_eq!(lines, (first..first + 6).collect::<Vec<_>>());
     }
-    let c = rt.counters();
-    assert_eq!(c.dns_calls.load(std::sync::atomic::Ordering::Relaxed), 2);
-    assert_eq!(
-        c.dns_addresses.load(std::sync::atomic::Ordering::Relaxed),
-        6
-    );
+    let c = enricher.call_counts();
+    assert_eq!((c.dns_calls, c.dns_addresses), (2, 6));
+    assert_eq!(c.refused_zones, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_carry_the_enrichments() {
     let recorder = Arc::new(Recorder::default());
-    let (_rt, mut inst) = with_zen(&recorder, LogFormat::Honeypot).await;
-    let out = inst.process(1, &batch()).await.unwrap();
+    let enricher = with_zen(&recorder, "honeypot").await;
+    let done = enricher
+        .process(Batch::from_lines(1, lines()))
+        .await
+        .unwrap();
+    let out = records(&done.jsonl);
 
-    let LineResult::Enriched(first) = &out[0] else {
-        panic!("line 1 should parse")
-    };
-    assert_eq!(first.time, 1_658_229_800); // 2022-07-19T11:23:20Z
-    let dns = first.dns.as_ref().unwrap();
+    let first = &out[0];
+    assert_eq!(first["time"], "2022-07-19T11:23:20Z");
     assert_eq!(
-        (dns.status, dns.name.as_deref()),
-        (DnsStatus::Found, Some("scan-9.census.shodan.io"))
+        first["dns"],
+        json!({"name": "scan-9.census.shodan.io", "status": "found"})
     );
-    assert_eq!(first.scanner.as_ref().unwrap().matched, ["shodan.io"]);
-    assert!(first.dnsbl[0].listed);
-    assert!(first.dnsbl[0].meanings[0].starts_with("SBL"));
-
-    let LineResult::Enriched(v6) = &out[1] else {
-        panic!("line 2 should parse")
-    };
-    assert_eq!(v6.geo.as_ref().unwrap().city.as_deref(), Some("Berlin"));
-    assert_eq!(v6.scanner.as_ref().unwrap().matched, ["censys.io"]);
-
-    let LineResult::Error(e) = &out[2] else {
-        panic!("line 3 should fail")
-    };
-    assert_eq!((e.line, e.column), (3, 1));
-    assert!(e.reason.contains("invalid client address"), "{}", e.reason);
-
-    let LineResult::Enriched(public) = &out[4] else {
-        panic!("line 5 should parse")
-    };
+    assert_eq!(first["scanner"]["matched"], json!(["shodan.io"]));
+    assert_eq!(first["dnsbl"][0]["listed"], true);
     assert!(
-        !public.dnsbl[0].listed,
+        first["dnsbl"][0]["meanings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("SBL")
+    );
+
+    let v6 = &out[1];
+    assert_eq!(v6["geo"]["city"], "Berlin");
+    assert_eq!(v6["geo"]["lat"], 52.52);
+    assert_eq!(v6["scanner"]["matched"], json!(["censys.io"]));
+
+    assert_eq!(
+        out[2],
+        json!({"line": 3, "error": {"column": 1, "reason": "invalid client address \"definitely\""},
+               "raw": "definitely not a log line"})
+    );
+
+    let public = &out[4];
+    assert_eq!(
+        public["dnsbl"][0]["listed"], false,
         "127.255.255.254 is an error, not a listing"
     );
-    assert!(public.dnsbl[0].error.as_ref().unwrap().contains("public"));
+    assert!(
+        public["dnsbl"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("public")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyword_in_both_lists_keeps_both_sources() {
+    let recorder = Arc::new(Recorder::default());
+    let enricher = builder(&recorder).build().await.unwrap();
+    let line = util::line("192.0.2.11", "Mozilla/5.0 internet-measurement.com bot");
+    let done = enricher
+        .process(Batch::from_lines(1, [line]))
+        .await
+        .unwrap();
+    assert_eq!(
+        records(&done.jsonl)[0]["scanner"],
+        json!({"sources": ["dns", "ua"], "matched": ["internet-measurement.com"]})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_configuration_is_a_typed_error() {
     let recorder = Arc::new(Recorder::default());
-    let rt = runtime(&recorder);
-    let mut inst = rt.instance().await.unwrap();
-    let mut cfg = inst.default_config().await.unwrap();
-    cfg.dns_keywords.push(String::new());
-    let err = inst.configure(&cfg).await.unwrap().unwrap_err();
-    assert_eq!(err.field, "dns-keywords");
+    let err = builder(&recorder)
+        .setting(
+            "extra-dns-keywords",
+            SettingValue::Texts(vec!["ok".into(), String::new()]),
+        )
+        .build()
+        .await
+        .unwrap_err();
+    match err {
+        Error::Config { field, .. } => assert_eq!(field, "extra-dns-keywords[1]"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+    let err = builder(&recorder)
+        .setting("no-such-setting", SettingValue::Flag(true))
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Config { field, reason } if field == "no-such-setting" && reason.contains("unknown")),
+        "{err:?}"
+    );
 }
 
-#[test]
-fn the_component_imports_our_interfaces_and_no_sockets_or_files() {
-    let rt = runtime(&Arc::new(Recorder::default()));
-    let imports = rt.imported_interfaces();
-    for ours in ["dns", "dnsbl", "geoip", "types"] {
-        let name = format!("logenrich:filter/{ours}@0.1.0");
-        assert!(imports.contains(&name), "{name} missing from {imports:?}");
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn defaults_and_version_describe_the_settings() {
+    let enricher = builder(&Arc::new(Recorder::default()))
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(enricher.contract_version().await.unwrap(), "0.2.0");
+    let names: Vec<String> = enricher
+        .defaults()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    for want in ["format", "reverse-dns", "geoip", "ua-keywords", "dnsbl-zones"] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
     }
-    for forbidden in ["wasi:sockets", "wasi:filesystem", "wasi:http"] {
-        assert!(
-            !imports.iter().any(|i| i.starts_with(forbidden)),
-            "component imports {forbidden}: {imports:?}"
-        );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_of_batches_comes_back_in_order() {
+    let enricher = Arc::new(
+        builder(&Arc::new(Recorder::default()))
+            .instances(3)
+            .build()
+            .await
+            .unwrap(),
+    );
+    let batches = (0..20u64).map(|i| {
+        let mut b = Batch::from_lines(1 + i * 6, lines());
+        b.source = Some(format!("part-{i}.log"));
+        b
+    });
+    let out: Vec<_> = enricher
+        .process_stream(futures::stream::iter(batches), 3)
+        .collect()
+        .await;
+    assert_eq!(out.len(), 20);
+    for (i, done) in out.into_iter().enumerate() {
+        let recs = records(&done.unwrap().jsonl);
+        assert_eq!(recs[0]["file"], format!("part-{i}.log"));
+        assert_eq!(recs[0]["line"], 1 + i as u64 * 6);
     }
-    println!("component imports: {imports:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_component_imports_exactly_our_three_interfaces() {
+    let enricher = builder(&Arc::new(Recorder::default()))
+        .build()
+        .await
+        .unwrap();
+    let imports = enricher.imports();
+    let want: Vec<String> = ["dns", "dnsbl", "geoip", "types"]
+        .iter()
+        .map(|i| format!("logenrich:filter/{i}@0.2.0"))
+        .collect();
+    assert_eq!(imports, want, "no WASI, nothing else");
 }

@@ -367,35 +367,3 @@ async fn truncated_answers_are_retried_over_tcp() {
         "A, TXT over UDP (truncated), TXT over TCP"
     );
 }
-
-/// Throughput against the fixture; run with `--ignored --nocapture` to see the rates.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "measurement, not a check"]
-async fn measure_lookup_rate() {
-    for latency in [0, 50] {
-        let config = FixtureConfig {
-            synthetic_ptr: true,
-            latency: Duration::from_millis(latency),
-            ..FixtureConfig::default()
-        };
-        let fixture = DnsFixture::start(config).await.expect("fixture");
-        let settings = DnsSettings {
-            timeout: Duration::from_secs(2),
-            ..settings(fixture.addr())
-        };
-        let provider = DnsProvider::new(&settings).expect("provider");
-        let ips = many(50 + u8::try_from(latency).expect("small"), 2000);
-        let started = Instant::now();
-        let out = provider.reverse(&ips).await;
-        let elapsed = started.elapsed();
-        let ok = out
-            .iter()
-            .filter(|o| matches!(o, PtrOutcome::Found(_)))
-            .count();
-        eprintln!(
-            "latency {latency} ms: 2000 unique PTR in {elapsed:?} = {:.0} lookups/s ({ok} found, {:?})",
-            2000.0 / elapsed.as_secs_f64(),
-            provider.stats()
-        );
-    }
-}

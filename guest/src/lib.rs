@@ -1,86 +1,175 @@
-//! The logenrich component: parses access-log lines, tags scanners and decodes DNSBL
-//! answers, asking the host for reverse DNS, DNSBL answers and GeoIP through batched
-//! imports.
+//! The logenrich component: the WIT glue around `logenrich-policy`.
 //!
-//! The generated bindings stay private in [`bindings`]; the policy lives in plain modules
-//! that unit-test natively (`cargo test -p guest`).
+//! It converts between the generated types and the policy's plain ones, and answers the
+//! policy's lookups with the three imports. Built for `wasm32-unknown-unknown` and made a
+//! component by the host's build script, it imports nothing but `logenrich:filter`'s
+//! `dns`, `dnsbl` and `geoip` (no WASI).
 
-pub mod batch;
-pub mod dnsbl;
-pub mod parse;
-pub mod scanner;
-pub mod state;
-pub mod time;
+use std::net::{IpAddr, Ipv4Addr};
 
-use std::cell::RefCell;
-
-use bindings::exports::logenrich::filter::filter::{Config, ConfigError, Guest, LineResult};
+use bindings::exports::logenrich::filter::filter::{
+    Batch, BatchStats, ConfigError, Guest, JsonlBatch, Setting, SettingValue,
+};
 use bindings::logenrich::filter::dns::PtrResult;
 use bindings::logenrich::filter::dnsbl::DnsblResult;
-use bindings::logenrich::filter::geoip::GeoRecord;
-use bindings::logenrich::filter::types::IpAddress;
-use bindings::logenrich::filter::{dns, dnsbl as dnsbl_import, geoip};
+use bindings::logenrich::filter::types::{IpAddress, LookupError};
+use bindings::logenrich::filter::{dns, dnsbl, geoip};
+use logenrich_policy as policy;
 
-#[cfg_attr(
-    target_arch = "wasm32",
-    expect(unsafe_code, reason = "wit-bindgen's generated ABI glue")
-)]
+#[expect(unsafe_code, reason = "wit-bindgen's generated ABI glue")]
 mod bindings {
     wit_bindgen::generate!({
         world: "enricher",
         path: "../wit",
-        additional_derives: [PartialEq],
     });
-    // Exported symbols only on wasm: their names (`logenrich:filter/...`) break native
-    // linker version scripts, and natively only the pure logic is tested.
-    #[cfg(target_arch = "wasm32")]
     use super::Component;
-    #[cfg(target_arch = "wasm32")]
     export!(Component);
 }
 
 thread_local! {
-    /// The compiled configuration (a component instance is single-threaded).
-    static STATE: RefCell<Option<state::State>> = const { RefCell::new(None) };
+    /// This instance's configuration (an instance is single-threaded).
+    static SESSION: policy::Session = policy::Session::new();
 }
 
 /// The exported component.
 struct Component;
 
-/// The real imports.
-struct HostLookups;
+fn to_wit_ip(ip: &IpAddr) -> IpAddress {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            IpAddress::Ipv4((a, b, c, d))
+        }
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, e, f, g, h] = v6.segments();
+            IpAddress::Ipv6((a, b, c, d, e, f, g, h))
+        }
+    }
+}
 
-impl batch::Lookups for HostLookups {
-    fn reverse(&mut self, ips: &[IpAddress]) -> Vec<PtrResult> {
-        dns::reverse(ips)
+fn from_wit_error(e: LookupError) -> policy::LookupError {
+    match e {
+        LookupError::Timeout => policy::LookupError::Timeout,
+        LookupError::ServerFailure => policy::LookupError::ServerFailure,
+        LookupError::Refused => policy::LookupError::Refused,
+        LookupError::Other(m) => policy::LookupError::Other(m),
     }
-    fn dnsbl(&mut self, zone: &str, ips: &[IpAddress]) -> Vec<DnsblResult> {
-        dnsbl_import::lookup(zone, ips)
+}
+
+/// The policy's lookups, answered by the imports.
+struct Imports;
+
+impl policy::Lookups for Imports {
+    fn reverse(&mut self, ips: &[IpAddr]) -> Vec<policy::Ptr> {
+        let ips: Vec<IpAddress> = ips.iter().map(to_wit_ip).collect();
+        dns::reverse(&ips)
+            .into_iter()
+            .map(|r| match r {
+                PtrResult::Found(name) => policy::Ptr::Found(name),
+                PtrResult::NotFound => policy::Ptr::NotFound,
+                PtrResult::Failed(e) => policy::Ptr::Failed(from_wit_error(e)),
+            })
+            .collect()
     }
-    fn geoip(&mut self, ips: &[IpAddress]) -> Vec<Option<GeoRecord>> {
-        geoip::lookup(ips)
+
+    fn dnsbl(&mut self, zone: &str, ips: &[IpAddr]) -> Vec<policy::DnsblAnswer> {
+        let ips: Vec<IpAddress> = ips.iter().map(to_wit_ip).collect();
+        dnsbl::lookup(zone, &ips)
+            .into_iter()
+            .map(|r| match r {
+                DnsblResult::Listed(l) => policy::DnsblAnswer::Listed {
+                    answers: l
+                        .answers
+                        .into_iter()
+                        .map(|(a, b, c, d)| Ipv4Addr::new(a, b, c, d))
+                        .collect(),
+                    reason: l.reason,
+                },
+                DnsblResult::NotListed => policy::DnsblAnswer::NotListed,
+                DnsblResult::Failed(e) => policy::DnsblAnswer::Failed(from_wit_error(e)),
+            })
+            .collect()
+    }
+
+    fn geoip(&mut self, ips: &[IpAddr]) -> Vec<Option<policy::Geo>> {
+        let ips: Vec<IpAddress> = ips.iter().map(to_wit_ip).collect();
+        geoip::lookup(&ips)
+            .into_iter()
+            .map(|r| {
+                r.map(|g| policy::Geo {
+                    country_code: g.country_code,
+                    country_name: g.country_name,
+                    subdivision: g.subdivision,
+                    city: g.city,
+                    latitude: g.latitude,
+                    longitude: g.longitude,
+                    accuracy_radius: g.accuracy_radius,
+                    time_zone: g.time_zone,
+                    asn: g.asn,
+                    as_org: g.as_org,
+                })
+            })
+            .collect()
     }
 }
 
 impl Guest for Component {
-    fn default_config() -> Config {
-        state::default_config()
+    fn contract_version() -> String {
+        policy::CONTRACT_VERSION.to_string()
     }
 
-    fn configure(cfg: Config) -> Result<(), ConfigError> {
-        let new = state::State::new(&cfg)?;
-        STATE.with(|s| *s.borrow_mut() = Some(new));
-        Ok(())
+    fn defaults() -> Vec<Setting> {
+        policy::settings::defaults()
+            .into_iter()
+            .map(|s| Setting {
+                name: s.name,
+                value: match s.value {
+                    policy::Value::Flag(v) => SettingValue::Flag(v),
+                    policy::Value::Text(v) => SettingValue::Text(v),
+                    policy::Value::Texts(v) => SettingValue::Texts(v),
+                    policy::Value::Table(v) => SettingValue::Table(v),
+                },
+            })
+            .collect()
     }
 
-    fn process(first_line: u64, lines: Vec<String>) -> Vec<LineResult> {
-        STATE.with(|s| {
-            let mut slot = s.borrow_mut();
-            let state = slot.get_or_insert_with(|| {
-                state::State::new(&state::default_config())
-                    .unwrap_or_else(|e| unreachable!("built-in config is valid: {}", e.reason))
-            });
-            batch::process(state, &mut HostLookups, first_line, lines)
-        })
+    fn configure(settings: Vec<Setting>) -> Result<(), ConfigError> {
+        let settings: Vec<policy::Setting> = settings
+            .into_iter()
+            .map(|s| policy::Setting {
+                name: s.name,
+                value: match s.value {
+                    SettingValue::Flag(v) => policy::Value::Flag(v),
+                    SettingValue::Text(v) => policy::Value::Text(v),
+                    SettingValue::Texts(v) => policy::Value::Texts(v),
+                    SettingValue::Table(v) => policy::Value::Table(v),
+                },
+            })
+            .collect();
+        SESSION
+            .with(|s| s.configure(&settings))
+            .map_err(|e| ConfigError {
+                field: e.field,
+                reason: e.reason,
+            })
+    }
+
+    fn process(batch: Batch) -> JsonlBatch {
+        let input = policy::BatchIn {
+            first_line: batch.first_line,
+            source: batch.source.as_deref(),
+            data: &batch.data,
+            ends: &batch.ends,
+        };
+        let (jsonl, stats) = SESSION.with(|s| s.process(&mut Imports, input));
+        JsonlBatch {
+            jsonl,
+            stats: BatchStats {
+                parsed: stats.parsed,
+                errors: stats.errors,
+                invalid_utf8: stats.invalid_utf8,
+                clients: stats.clients.iter().map(to_wit_ip).collect(),
+            },
+        }
     }
 }

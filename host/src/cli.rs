@@ -5,14 +5,13 @@ use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use clap::{Parser, ValueEnum};
 
-use logenrich::component::{self, Config, DnsblCode, DnsblZone, LogFormat, Providers, Runtime};
 use logenrich::config::{self, FileConfig};
+use logenrich::{Enricher, Setting, SettingValue};
 use logenrich::dns::{DnsProvider, DnsSettings};
 use logenrich::geoip::{self, GeoIp};
 use logenrich::input::Input;
@@ -64,6 +63,10 @@ pub struct Args {
     /// Run this component instead of the embedded one.
     #[arg(long, value_name = "PATH")]
     component: Option<PathBuf>,
+    /// Write the embedded component (logenrich:filter@0.2.0, wit/ in the repository) to
+    /// FILE and exit.
+    #[arg(long, value_name = "FILE", exclusive = true)]
+    write_component: Option<PathBuf>,
     /// Lines per batch [default: 2048].
     #[arg(long, value_name = "N")]
     batch_size: Option<usize>,
@@ -109,11 +112,17 @@ fn runtime<E: Into<anyhow::Error>>(e: E) -> Failure {
     Failure::Runtime(e.into())
 }
 
+/// A DNSBL zone and its code table (empty: the component's built-in one, if any).
+struct Zone {
+    zone: String,
+    codes: Vec<(String, String)>,
+}
+
 /// Everything decided from flags + file.
 struct Plan {
     file: FileConfig,
     dns: Option<DnsSettings>,
-    dnsbl: Vec<DnsblZone>,
+    dnsbl: Vec<Zone>,
     geoip: Vec<PathBuf>,
     geoip_on: bool,
 }
@@ -157,24 +166,21 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
     }
     let ptr_on = !args.no_dns && d.enabled.unwrap_or(true);
 
-    let mut dnsbl: Vec<DnsblZone> = file
+    let mut dnsbl: Vec<Zone> = file
         .dnsbl
         .iter()
-        .map(|z| DnsblZone {
+        .map(|z| Zone {
             zone: z.zone.clone(),
             codes: z
                 .codes
                 .iter()
-                .map(|(answer, meaning)| DnsblCode {
-                    answer: answer.clone(),
-                    meaning: meaning.clone(),
-                })
+                .map(|(answer, meaning)| (answer.clone(), meaning.clone()))
                 .collect(),
         })
         .collect();
     for zone in &args.dnsbl {
         if !dnsbl.iter().any(|z| z.zone.eq_ignore_ascii_case(zone)) {
-            dnsbl.push(DnsblZone {
+            dnsbl.push(Zone {
                 zone: zone.clone(),
                 codes: Vec::new(),
             });
@@ -197,7 +203,9 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
     })
 }
 
-fn component_config(mut cfg: Config, args: &Args, plan: &Plan) -> anyhow::Result<Config> {
+/// The component's settings from flags and file (only what the user set; the component
+/// fills in its defaults).
+fn settings(args: &Args, plan: &Plan) -> anyhow::Result<Vec<Setting>> {
     let format = match (args.format, plan.file.format.as_deref()) {
         (Some(f), _) => f,
         (None, Some(text)) => Format::from_str(text, true).map_err(|_| {
@@ -205,30 +213,65 @@ fn component_config(mut cfg: Config, args: &Args, plan: &Plan) -> anyhow::Result
         })?,
         (None, None) => Format::Auto,
     };
-    cfg.format = match format {
-        Format::Auto => LogFormat::Auto,
-        Format::Honeypot => LogFormat::Honeypot,
-        Format::Combined => LogFormat::Combined,
-        Format::Common => LogFormat::Common,
+    let format = match format {
+        Format::Auto => "auto",
+        Format::Honeypot => "honeypot",
+        Format::Combined => "combined",
+        Format::Common => "common",
     };
+    let set = |name: &str, value| Setting {
+        name: name.to_string(),
+        value,
+    };
+    let mut out = vec![
+        set("format", SettingValue::Text(format.into())),
+        set(
+            "reverse-dns",
+            SettingValue::Flag(!args.no_dns && plan.file.dns.enabled.unwrap_or(true)),
+        ),
+        set(
+            "geoip",
+            SettingValue::Flag(plan.geoip_on && !plan.geoip.is_empty()),
+        ),
+    ];
     let s = &plan.file.scanner;
     if let Some(ua) = &s.ua_keywords {
-        cfg.ua_keywords = ua.clone();
+        out.push(set("ua-keywords", SettingValue::Texts(ua.clone())));
     }
     if let Some(dns) = &s.dns_keywords {
-        cfg.dns_keywords = dns.clone();
+        out.push(set("dns-keywords", SettingValue::Texts(dns.clone())));
     }
-    cfg.ua_keywords.extend(s.extra_ua_keywords.iter().cloned());
-    cfg.dns_keywords
-        .extend(s.extra_dns_keywords.iter().cloned());
-    cfg.dnsbl_zones = plan.dnsbl.clone();
-    cfg.enable_dns = !args.no_dns && plan.file.dns.enabled.unwrap_or(true);
-    cfg.enable_geoip = plan.geoip_on && !plan.geoip.is_empty();
-    Ok(cfg)
+    if !s.extra_ua_keywords.is_empty() {
+        out.push(set(
+            "extra-ua-keywords",
+            SettingValue::Texts(s.extra_ua_keywords.clone()),
+        ));
+    }
+    if !s.extra_dns_keywords.is_empty() {
+        out.push(set(
+            "extra-dns-keywords",
+            SettingValue::Texts(s.extra_dns_keywords.clone()),
+        ));
+    }
+    if !plan.dnsbl.is_empty() {
+        let zones = plan.dnsbl.iter().map(|z| z.zone.clone()).collect();
+        out.push(set("dnsbl-zones", SettingValue::Texts(zones)));
+        for z in plan.dnsbl.iter().filter(|z| !z.codes.is_empty()) {
+            let name = format!("dnsbl-codes.{}", z.zone.trim_end_matches('.'));
+            out.push(set(&name, SettingValue::Table(z.codes.clone())));
+        }
+    }
+    Ok(out)
 }
 
 /// Runs the command.
 pub fn main(args: Args) -> Result<ExitCode, Failure> {
+    if let Some(path) = &args.write_component {
+        logenrich::write_component(path)
+            .with_context(|| format!("cannot write {}", path.display()))
+            .map_err(runtime)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let plan = plan(&args).map_err(usage)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -240,13 +283,14 @@ pub fn main(args: Args) -> Result<ExitCode, Failure> {
 
 async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
     let quiet = args.quiet;
-    let mut providers = Providers::default();
+    let mut builder = Enricher::builder();
     let dns = match &plan.dns {
         Some(settings) => Some(DnsProvider::new(settings).map_err(usage)?),
         None => None,
     };
     if let Some(dns) = &dns {
-        providers.resolver = Some(Arc::new(dns.clone()));
+        let dns = Arc::new(dns.clone());
+        builder = builder.reverse_dns(dns.clone()).dnsbl(dns);
     }
     let mut geo_note = None;
     if plan.geoip_on {
@@ -257,25 +301,18 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
             ));
         } else {
             let geo = GeoIp::open(&plan.geoip).map_err(usage)?;
-            providers.geoip = Some(Arc::new(geo));
+            builder = builder.geoip(Arc::new(geo));
         }
     }
     if let (Some(note), false) = (&geo_note, quiet) {
         eprintln!("logenrich: {note}");
     }
-    if let (Some(dns), false) = (&dns, plan.dnsbl.is_empty()) {
-        let zones: Vec<String> = plan.dnsbl.iter().map(|z| z.zone.clone()).collect();
-        for warning in logenrich::testpoint::check(dns, &zones).await {
-            eprintln!("logenrich: warning: {warning}");
-        }
-    }
 
-    let source = match &args.component {
-        Some(path) => component::Source::File(path.clone()),
-        None => component::Source::Embedded,
-    };
+    if let Some(path) = &args.component {
+        builder = builder.component_file(path);
+    }
     let cache_dir = (!args.no_compile_cache)
-        .then(component::default_cache_dir)
+        .then(logenrich::default_cache_dir)
         .flatten();
     if let Some(dir) = &cache_dir {
         // A cache that cannot be created is not fatal: compile without it.
@@ -286,22 +323,25 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
             );
         }
     }
-    let cache_dir = cache_dir.filter(|d| d.is_dir());
-    let runtime_ = Runtime::new(&source, cache_dir.as_deref(), providers).map_err(usage)?;
-    let runtime_ = Arc::new(runtime_);
-
-    let mut instance = runtime_.instance().await.map_err(usage)?;
-    let defaults = instance
-        .default_config()
+    if let Some(dir) = cache_dir.filter(|d| d.is_dir()) {
+        builder = builder.compile_cache(dir);
+    }
+    let instances = args.instances.or(plan.file.instances).unwrap_or(8).max(1);
+    let settings = settings(&args, &plan).map_err(usage)?;
+    let enricher = builder
+        .settings(settings)
+        .instances(instances)
+        .build()
         .await
-        .map_err(|e| usage(anyhow::Error::from(e)))?;
-    let cfg = component_config(defaults, &args, &plan).map_err(usage)?;
-    instance
-        .configure(&cfg)
-        .await
-        .map_err(|e| usage(anyhow::Error::from(e)))?
-        .map_err(|e| usage(anyhow!("invalid setting {}: {}", e.field, e.reason)))?;
-    drop(instance);
+        .map_err(usage)?;
+    let enricher = Arc::new(enricher);
+    // Test points only once the component has accepted the zones (valid DNS names).
+    if let (Some(dns), false) = (&dns, plan.dnsbl.is_empty()) {
+        let zones: Vec<String> = plan.dnsbl.iter().map(|z| z.zone.clone()).collect();
+        for warning in logenrich::testpoint::check(dns, &zones).await {
+            eprintln!("logenrich: warning: {warning}");
+        }
+    }
 
     let inputs: Vec<Input> = if args.files.is_empty() {
         vec![Input::Stdin]
@@ -323,10 +363,10 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
             .or(plan.file.batch_size)
             .unwrap_or(2048)
             .max(1),
-        instances: args.instances.or(plan.file.instances).unwrap_or(8).max(1),
+        instances,
         progress: !args.no_progress && !quiet && std::io::stderr().is_terminal(),
     };
-    let summary = runner::run(runtime_.clone(), cfg, inputs, &mut *out, &opts)
+    let summary = runner::run(enricher.clone(), inputs, &mut *out, &opts)
         .await
         .map_err(runtime)?;
     drop(out);
@@ -358,19 +398,25 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
                 s.failures,
             );
         }
-        let c = runtime_.counters();
+        let c = enricher.call_counts();
         eprintln!(
             "logenrich: imports: dns {} calls/{} ips, dnsbl {} calls/{} ips, geoip {} calls/{} ips; component ready in {:.0} ms",
-            c.dns_calls.load(Ordering::Relaxed),
-            c.dns_addresses.load(Ordering::Relaxed),
-            c.dnsbl_calls.load(Ordering::Relaxed),
-            c.dnsbl_addresses.load(Ordering::Relaxed),
-            c.geoip_calls.load(Ordering::Relaxed),
-            c.geoip_addresses.load(Ordering::Relaxed),
-            runtime_.compile_time.as_secs_f64() * 1000.0,
+            c.dns_calls,
+            c.dns_addresses,
+            c.dnsbl_calls,
+            c.dnsbl_addresses,
+            c.geoip_calls,
+            c.geoip_addresses,
+            enricher.compile_time().as_secs_f64() * 1000.0,
         );
     }
-    Ok(if summary.input_errors.is_empty() {
+    if let Some(reason) = &summary.first_failure {
+        eprintln!(
+            "logenrich: the component failed {} batch(es); their lines are error records (first: {reason})",
+            summary.failed_batches
+        );
+    }
+    Ok(if summary.input_errors.is_empty() && summary.failed_batches == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

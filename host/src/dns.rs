@@ -24,7 +24,7 @@ use hickory_resolver::net::{DnsError, NetError};
 use tokio::sync::Semaphore;
 
 use crate::cache::{Cached, Lifetime, LookupCache, SharedLookup, TtlPolicy};
-use crate::lookup::{DnsblOutcome, LookupError, PtrOutcome, Resolve};
+use crate::lookup::{DnsblOutcome, Dnsbl, LookupError, PtrOutcome, ReverseDns};
 
 /// How to build a [`DnsProvider`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,11 +253,14 @@ impl DnsProvider {
 }
 
 #[async_trait::async_trait]
-impl Resolve for DnsProvider {
+impl ReverseDns for DnsProvider {
     async fn reverse(&self, ips: &[IpAddr]) -> Vec<PtrOutcome> {
         DnsProvider::reverse(self, ips).await
     }
+}
 
+#[async_trait::async_trait]
+impl Dnsbl for DnsProvider {
     async fn dnsbl(&self, zone: &str, ips: &[IpAddr]) -> Vec<DnsblOutcome> {
         DnsProvider::dnsbl(self, zone, ips).await
     }

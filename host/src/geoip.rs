@@ -16,7 +16,7 @@ use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::lookup::{GeoRecord, Locate};
+use crate::lookup::{GeoLookup, GeoRecord};
 use maxminddb::{MaxMindDbError, Mmap, Reader};
 use records::{AsnView, CityView, FlatView, Partial};
 
@@ -186,8 +186,9 @@ impl GeoIp {
     }
 }
 
-impl Locate for GeoIp {
-    fn locate(&self, ips: &[IpAddr]) -> Vec<Option<GeoRecord>> {
+#[async_trait::async_trait]
+impl GeoLookup for GeoIp {
+    async fn locate(&self, ips: &[IpAddr]) -> Vec<Option<GeoRecord>> {
         self.lookup(ips)
     }
 }

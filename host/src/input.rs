@@ -1,11 +1,14 @@
 //! Input: files (plain or gzip, told apart by magic bytes) and stdin, read as batches of
-//! lines with bounded memory. Invalid UTF-8 is decoded lossily and flagged, never dropped.
+//! lines with bounded memory. Lines go to the component as bytes: it decodes invalid UTF-8
+//! lossily and flags it, never drops it.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
+
+use crate::Batch;
 
 /// One input: a file, or stdin for `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,38 +56,22 @@ impl Input {
     }
 }
 
-/// A run of consecutive lines of one input.
-#[derive(Debug, Clone, Default)]
-pub struct Batch {
-    /// Which input (index into the run's inputs).
-    pub input: usize,
-    /// The 1-based number of the first line.
-    pub first_line: u64,
-    /// The lines, without terminators.
-    pub lines: Vec<String>,
-    /// Indices (in `lines`) of lines that were not valid UTF-8.
-    pub lossy: Vec<usize>,
-}
-
-/// Reads an input as batches of at most `batch_size` lines.
+/// Reads an input as batches of at most `batch_size` lines. Lines keep their bytes as
+/// read (the component decodes them and flags invalid UTF-8); only the `\n` goes.
 pub struct Batches {
     reader: Box<dyn BufRead + Send>,
-    input: usize,
     batch_size: usize,
     next_line: u64,
-    buf: Vec<u8>,
     done: bool,
 }
 
 impl Batches {
-    /// Batches of `reader`, which is input number `input`.
-    pub fn new(reader: Box<dyn BufRead + Send>, input: usize, batch_size: usize) -> Self {
+    /// Batches of `reader`.
+    pub fn new(reader: Box<dyn BufRead + Send>, batch_size: usize) -> Self {
         Self {
             reader,
-            input,
             batch_size: batch_size.max(1),
             next_line: 1,
-            buf: Vec::with_capacity(1024),
             done: false,
         }
     }
@@ -97,15 +84,10 @@ impl Iterator for Batches {
         if self.done {
             return None;
         }
-        let mut batch = Batch {
-            input: self.input,
-            first_line: self.next_line,
-            lines: Vec::with_capacity(self.batch_size),
-            lossy: Vec::new(),
-        };
-        while batch.lines.len() < self.batch_size {
-            self.buf.clear();
-            match self.reader.read_until(b'\n', &mut self.buf) {
+        let mut batch = Batch::new(self.next_line);
+        while batch.len() < self.batch_size {
+            let start = batch.data.len();
+            match self.reader.read_until(b'\n', &mut batch.data) {
                 Ok(0) => {
                     self.done = true;
                     break;
@@ -113,23 +95,24 @@ impl Iterator for Batches {
                 Ok(_) => {}
                 Err(e) => {
                     self.done = true;
+                    batch.data.truncate(start);
                     return Some(Err(e));
                 }
             }
-            if self.buf.last() == Some(&b'\n') {
-                self.buf.pop();
+            if batch.data.last() == Some(&b'\n') {
+                batch.data.pop();
             }
-            let line = match std::str::from_utf8(&self.buf) {
-                Ok(s) => s.to_owned(),
+            let end = u32::try_from(batch.data.len());
+            match end {
+                Ok(end) => batch.ends.push(end),
                 Err(_) => {
-                    batch.lossy.push(batch.lines.len());
-                    String::from_utf8_lossy(&self.buf).into_owned()
+                    self.done = true;
+                    return Some(Err(io::Error::other("a batch of more than 4 GiB")));
                 }
-            };
-            batch.lines.push(line);
+            }
         }
-        self.next_line += batch.lines.len() as u64;
-        if batch.lines.is_empty() {
+        self.next_line += batch.len() as u64;
+        if batch.is_empty() {
             None
         } else {
             Some(Ok(batch))
@@ -143,7 +126,7 @@ mod tests {
     use std::io::{Cursor, Write};
 
     fn batches(data: &[u8], size: usize) -> Vec<Batch> {
-        Batches::new(Box::new(Cursor::new(data.to_vec())), 0, size)
+        Batches::new(Box::new(Cursor::new(data.to_vec())), size)
             .collect::<io::Result<Vec<_>>>()
             .unwrap()
     }
@@ -152,21 +135,15 @@ mod tests {
     fn splits_and_numbers_lines() {
         let b = batches(b"a\nb\r\n\nc", 2);
         assert_eq!(b.len(), 2);
-        assert_eq!(
-            (b[0].first_line, b[0].lines.clone()),
-            (1, vec!["a".into(), "b\r".into()])
-        );
-        assert_eq!(
-            (b[1].first_line, b[1].lines.clone()),
-            (3, vec![String::new(), "c".into()])
-        );
+        assert_eq!((b[0].first_line, b[0].line(0), b[0].line(1)), (1, &b"a"[..], &b"b\r"[..]));
+        assert_eq!((b[1].first_line, b[1].line(0), b[1].line(1)), (3, &b""[..], &b"c"[..]));
     }
 
     #[test]
-    fn invalid_utf8_is_kept_and_flagged() {
+    fn invalid_utf8_is_kept_as_bytes() {
         let b = batches(b"ok\nbad \xff\xfe here\n", 10);
-        assert_eq!(b[0].lines[1], "bad \u{fffd}\u{fffd} here");
-        assert_eq!(b[0].lossy, [1]);
+        assert_eq!(b[0].line(1), b"bad \xff\xfe here");
+        assert_eq!(b[0].len(), 2);
     }
 
     #[test]
@@ -177,8 +154,8 @@ mod tests {
         gz.write_all(b"one\ntwo\n").unwrap();
         std::fs::write(&path, gz.finish().unwrap()).unwrap();
         let reader = Input::File(path).open().unwrap();
-        let b: Vec<Batch> = Batches::new(reader, 0, 10).map(Result::unwrap).collect();
-        assert_eq!(b[0].lines, ["one", "two"]);
+        let b: Vec<Batch> = Batches::new(reader, 10).map(Result::unwrap).collect();
+        assert_eq!((b[0].line(0), b[0].line(1)), (&b"one"[..], &b"two"[..]));
     }
 
     #[test]

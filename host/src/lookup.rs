@@ -1,8 +1,10 @@
 //! Outcome types of the host's lookup providers, independent of the generated bindings.
 //!
-//! The providers (`dns`, `geoip`) return these; `component` converts them to the WIT types.
+//! One trait per capability ([`ReverseDns`], [`Dnsbl`], [`GeoLookup`]), each async; the
+//! providers (`dns`, `geoip`) implement them, and `component` converts their outcomes to
+//! the WIT types.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// Why a DNS query failed (not found is not a failure).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,21 +71,27 @@ pub struct GeoRecord {
     pub as_org: Option<String>,
 }
 
-/// Reverse DNS and DNSBL, as the component's `dns` and `dnsbl` imports need them.
-///
-/// Implemented by [`crate::dns::DnsProvider`]; tests may implement it with a recording
-/// double to check how the component calls its imports.
+/// Reverse DNS, behind the component's `dns` import. Implemented by
+/// [`crate::dns::DnsProvider`]; an embedder may bring its own.
 #[async_trait::async_trait]
-pub trait Resolve: Send + Sync {
+pub trait ReverseDns: Send + Sync {
     /// One outcome per address, in order.
-    async fn reverse(&self, ips: &[std::net::IpAddr]) -> Vec<PtrOutcome>;
-    /// One outcome per address, in order.
-    async fn dnsbl(&self, zone: &str, ips: &[std::net::IpAddr]) -> Vec<DnsblOutcome>;
+    async fn reverse(&self, ips: &[IpAddr]) -> Vec<PtrOutcome>;
 }
 
-/// GeoIP, as the component's `geoip` import needs it. Implemented by
-/// [`crate::geoip::GeoIp`].
-pub trait Locate: Send + Sync {
-    /// One result per address, in order; `None` when no database has it.
-    fn locate(&self, ips: &[std::net::IpAddr]) -> Vec<Option<GeoRecord>>;
+/// DNSBL queries, behind the component's `dnsbl` import. Implemented by
+/// [`crate::dns::DnsProvider`]. The host only calls it for zones the user configured.
+#[async_trait::async_trait]
+pub trait Dnsbl: Send + Sync {
+    /// One outcome per address, in order, for `zone` (no trailing dot).
+    async fn dnsbl(&self, zone: &str, ips: &[IpAddr]) -> Vec<DnsblOutcome>;
+}
+
+/// GeoIP, behind the component's `geoip` import. Implemented by
+/// [`crate::geoip::GeoIp`] (memory-mapped databases answer at once; an embedder's
+/// provider may query a service).
+#[async_trait::async_trait]
+pub trait GeoLookup: Send + Sync {
+    /// One result per address, in order; `None` when nothing is known.
+    async fn locate(&self, ips: &[IpAddr]) -> Vec<Option<GeoRecord>>;
 }

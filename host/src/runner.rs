@@ -1,6 +1,6 @@
-//! The pipeline: a reader thread cuts inputs into batches, a pool of reused component
-//! instances processes several batches at once (so slow lookups of one batch overlap the
-//! work of others), and the writer emits the results in input order.
+//! The CLI's pipeline: a reader thread cuts inputs into batches, the [`Enricher`]
+//! processes several at once (so slow lookups of one batch overlap the work of others),
+//! and the writer emits their JSON Lines in input order.
 //!
 //! Memory stays bounded: at most `instances` batches are being processed and at most
 //! `instances` more wait in the reader's channel.
@@ -13,18 +13,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::StreamExt;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::mpsc;
 
-use crate::component::{Config, Instance, LineResult, Runtime};
-use crate::input::{Batch, Batches, Input};
-use crate::output::{LineMeta, write_failure, write_result};
+use crate::input::{Batches, Input};
+use crate::{Batch, Enricher};
 
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Lines per batch.
     pub batch_size: usize,
-    /// Component instances, i.e. batches in flight.
+    /// Batches in flight, each on its own component instance.
     pub instances: usize,
     /// Show a progress bar on stderr.
     pub progress: bool,
@@ -43,133 +42,45 @@ pub struct Summary {
     pub invalid_utf8: u64,
     /// Distinct client addresses among parsed lines.
     pub unique_ips: u64,
+    /// Batches the component failed (trapped or broke the contract), with the first
+    /// reason.
+    pub failed_batches: u64,
+    /// The reason of the first failed batch.
+    pub first_failure: Option<String>,
     /// Inputs that could not be read (named in `input_errors`).
     pub input_errors: Vec<String>,
     /// Wall time.
     pub elapsed: Duration,
 }
 
-/// A pool of configured instances, reused across batches.
-struct Pool {
-    free: Mutex<Vec<Instance>>,
-    runtime: Arc<Runtime>,
-    config: Config,
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    let style =
+        indicatif::ProgressStyle::with_template("{spinner} {human_pos} lines  {rate}  {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner())
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} lines/s", state.per_sec());
+                },
+            );
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
 }
 
-impl Pool {
-    async fn take(&self) -> anyhow::Result<Instance> {
-        if let Some(inst) = self.free.lock().await.pop() {
-            return Ok(inst);
-        }
-        let mut inst = self.runtime.instance().await?;
-        inst.configure(&self.config)
-            .await?
-            .map_err(|e| anyhow::anyhow!("configuration rejected: {}: {}", e.field, e.reason))?;
-        Ok(inst)
-    }
-
-    async fn give_back(&self, inst: Instance) {
-        self.free.lock().await.push(inst);
-    }
-}
-
-/// The output of one processed batch.
-struct Done {
-    json: Vec<u8>,
-    lines: u64,
-    parsed: u64,
-    errors: u64,
-    invalid_utf8: u64,
-    ips: Vec<IpAddr>,
-}
-
-async fn process_batch(
-    pool: Arc<Pool>,
-    batch: Batch,
-    file: Option<Arc<str>>,
-) -> anyhow::Result<Done> {
-    let mut inst = pool.take().await?;
-    let result = inst.process(batch.first_line, &batch.lines).await;
-    let mut done = Done {
-        json: Vec::with_capacity(batch.lines.len() * 600),
-        lines: batch.lines.len() as u64,
-        parsed: 0,
-        errors: 0,
-        invalid_utf8: batch.lossy.len() as u64,
-        ips: Vec::new(),
-    };
-    let mut lossy = batch.lossy.iter().peekable();
-    let mut meta_for = |i: usize| {
-        let invalid_utf8 = lossy.next_if(|&&l| l == i).is_some();
-        LineMeta {
-            file: file.as_deref(),
-            invalid_utf8,
-        }
-    };
-    match result {
-        Ok(results) if results.len() == batch.lines.len() => {
-            pool.give_back(inst).await;
-            for (i, r) in results.iter().enumerate() {
-                match r {
-                    LineResult::Enriched(rec) => {
-                        done.parsed += 1;
-                        if let Ok(ip) = crate::output::text(&batch.lines[i], &rec.ip).parse() {
-                            done.ips.push(ip);
-                        }
-                    }
-                    LineResult::Error(_) => done.errors += 1,
-                }
-                write_result(&mut done.json, r, &batch.lines[i], meta_for(i));
-            }
-        }
-        other => {
-            // A trap (or a component breaking the contract) loses the instance, not the
-            // lines: each line gets an error record, and the pool makes a new instance.
-            let reason = match other {
-                Ok(results) => format!(
-                    "component returned {} results for {} lines",
-                    results.len(),
-                    batch.lines.len()
-                ),
-                Err(e) => format!("component trapped: {e:#}"),
-            };
-            for (i, line) in batch.lines.iter().enumerate() {
-                write_failure(
-                    &mut done.json,
-                    batch.first_line + i as u64,
-                    line,
-                    &reason,
-                    meta_for(i),
-                );
-            }
-            done.errors = done.lines;
-        }
-    }
-    Ok(done)
-}
-
-/// Runs the component over `inputs`, writing JSON Lines to `out`.
+/// Runs the enricher over `inputs`, writing JSON Lines to `out`.
 pub async fn run(
-    runtime: Arc<Runtime>,
-    config: Config,
+    enricher: Arc<Enricher>,
     inputs: Vec<Input>,
     out: &mut (dyn Write + Send),
     opts: &RunOptions,
 ) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let instances = opts.instances.max(1);
-    let pool = Arc::new(Pool {
-        free: Mutex::new(Vec::new()),
-        runtime,
-        config,
-    });
-    // Fail early (and once) if the component cannot be instantiated or configured.
-    let first = pool.take().await?;
-    pool.give_back(first).await;
-
-    let names: Vec<Option<Arc<str>>> = inputs
+    let names: Vec<Option<String>> = inputs
         .iter()
-        .map(|i| (inputs.len() > 1).then(|| Arc::from(i.name())))
+        .map(|i| (inputs.len() > 1).then(|| i.name()))
         .collect();
     let (tx, mut rx) = mpsc::channel::<Batch>(instances);
     let (err_tx, mut err_rx) = mpsc::unbounded_channel::<String>();
@@ -177,7 +88,7 @@ pub async fn run(
     let reader = std::thread::Builder::new()
         .name("logenrich-reader".into())
         .spawn(move || {
-            for (index, input) in inputs.iter().enumerate() {
+            for (input, name) in inputs.iter().zip(names) {
                 let reader = match input.open() {
                     Ok(r) => r,
                     Err(e) => {
@@ -185,9 +96,10 @@ pub async fn run(
                         continue;
                     }
                 };
-                for batch in Batches::new(reader, index, batch_size) {
+                for batch in Batches::new(reader, batch_size) {
                     match batch {
-                        Ok(b) => {
+                        Ok(mut b) => {
+                            b.source.clone_from(&name);
                             if tx.blocking_send(b).is_err() {
                                 return;
                             }
@@ -202,43 +114,26 @@ pub async fn run(
         })
         .context("cannot start the reader thread")?;
 
-    let progress = opts.progress.then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        let style = indicatif::ProgressStyle::with_template(
-            "{spinner} {human_pos} lines  {rate}  {elapsed}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner())
-        .with_key(
-            "rate",
-            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.0} lines/s", state.per_sec());
-            },
-        );
-        bar.set_style(style);
-        bar.enable_steady_tick(Duration::from_millis(200));
-        bar
-    });
-
+    let progress = opts.progress.then(progress_bar);
     let batches = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    let mut results = batches
-        .map(|batch| {
-            let file = names[batch.input].clone();
-            tokio::spawn(process_batch(pool.clone(), batch, file))
-        })
-        .buffered(instances);
+    let mut results = std::pin::pin!(enricher.process_stream(batches, instances));
 
     let mut summary = Summary::default();
     let mut unique: HashSet<IpAddr> = HashSet::new();
-    while let Some(joined) = results.next().await {
-        let done = joined.context("a batch task panicked")??;
-        out.write_all(&done.json).context("cannot write output")?;
-        summary.lines += done.lines;
-        summary.parsed += done.parsed;
-        summary.errors += done.errors;
-        summary.invalid_utf8 += done.invalid_utf8;
-        unique.extend(done.ips);
+    while let Some(done) = results.next().await {
+        let done = done?;
+        out.write_all(&done.jsonl).context("cannot write output")?;
+        summary.lines += done.batch.len() as u64;
+        summary.parsed += done.stats.parsed;
+        summary.errors += done.stats.errors;
+        summary.invalid_utf8 += done.stats.invalid_utf8;
+        unique.extend(done.stats.clients);
+        if let Some(reason) = done.failure {
+            summary.failed_batches += 1;
+            summary.first_failure.get_or_insert(reason);
+        }
         if let Some(bar) = &progress {
-            bar.inc(done.lines);
+            bar.inc(done.batch.len() as u64);
         }
     }
     out.flush().context("cannot write output")?;

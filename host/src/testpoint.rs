@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::lookup::{DnsblOutcome, Resolve};
+use crate::lookup::{DnsblOutcome, Dnsbl};
 
 /// The address every working IPv4 DNSBL must list (RFC 5782 §5).
 pub const LISTED: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
@@ -31,7 +31,7 @@ fn describe(outcome: &DnsblOutcome) -> String {
 }
 
 /// Checks each zone's test points; returns one warning per zone that fails them.
-pub async fn check(resolver: &dyn Resolve, zones: &[String]) -> Vec<String> {
+pub async fn check(resolver: &dyn Dnsbl, zones: &[String]) -> Vec<String> {
     let mut warnings = Vec::new();
     for zone in zones {
         let got = resolver.dnsbl(zone, &[LISTED, NOT_LISTED]).await;

@@ -1,28 +1,42 @@
 //! The host side of the component's three imports (`dns`, `dnsbl`, `geoip`): conversions
-//! between WIT and std types, delegation to the providers, and call counters.
+//! between WIT and std types, delegation to the providers, the zone allow-list, and call
+//! counters.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::HostState;
 use super::bindings::logenrich::filter::{dns, dnsbl, geoip, types};
-use crate::lookup::{DnsblOutcome, GeoRecord, Locate, LookupError, PtrOutcome, Resolve};
+use crate::lookup::{
+    DnsblOutcome, Dnsbl, GeoLookup, GeoRecord, LookupError, PtrOutcome, ReverseDns,
+};
 
 /// The lookup providers behind the imports; `None` disables an import.
 #[derive(Default)]
-pub struct Providers {
-    /// Reverse DNS and DNSBL.
-    pub resolver: Option<Arc<dyn Resolve>>,
+pub(crate) struct Providers {
+    /// Reverse DNS.
+    pub ptr: Option<Arc<dyn ReverseDns>>,
+    /// DNSBL.
+    pub dnsbl: Option<Arc<dyn Dnsbl>>,
     /// GeoIP.
-    pub geoip: Option<Arc<dyn Locate>>,
+    pub geoip: Option<Arc<dyn GeoLookup>>,
+    /// The DNSBL zones the user configured (lower case, no trailing dot): the only ones
+    /// the `dnsbl` import queries. A component cannot choose what to query.
+    pub zones: HashSet<String>,
     /// Import call counters.
     pub counters: Counters,
 }
 
+/// A zone name as compared against the allow-list.
+pub(crate) fn zone_key(zone: &str) -> String {
+    zone.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
 /// How often the component called each import, and with how many addresses.
 #[derive(Debug, Default)]
-pub struct Counters {
+pub(crate) struct Counters {
     /// `dns.reverse` calls.
     pub dns_calls: AtomicU64,
     /// Addresses passed to `dns.reverse`.
@@ -35,6 +49,8 @@ pub struct Counters {
     pub geoip_calls: AtomicU64,
     /// Addresses passed to `geoip.lookup`.
     pub geoip_addresses: AtomicU64,
+    /// `dnsbl.lookup` calls refused because the zone was not configured.
+    pub refused_zones: AtomicU64,
 }
 
 impl Counters {
@@ -44,7 +60,8 @@ impl Counters {
     }
 }
 
-fn ip(a: &types::IpAddress) -> IpAddr {
+/// A WIT address as a std one.
+pub(crate) fn ip(a: &types::IpAddress) -> IpAddr {
     match *a {
         types::IpAddress::Ipv4((a, b, c, d)) => Ipv4Addr::new(a, b, c, d).into(),
         types::IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => {
@@ -72,7 +89,7 @@ impl dns::Host for HostState {
     async fn reverse(&mut self, ips: Vec<types::IpAddress>) -> Vec<dns::PtrResult> {
         let c = &self.providers.counters;
         Counters::count(&c.dns_calls, &c.dns_addresses, ips.len());
-        let Some(resolver) = self.providers.resolver.clone() else {
+        let Some(resolver) = self.providers.ptr.clone() else {
             return ips
                 .iter()
                 .map(|_| dns::PtrResult::Failed(disabled("reverse DNS")))
@@ -100,15 +117,25 @@ impl dnsbl::Host for HostState {
     ) -> Vec<dnsbl::DnsblResult> {
         let c = &self.providers.counters;
         Counters::count(&c.dnsbl_calls, &c.dnsbl_addresses, ips.len());
-        let Some(resolver) = self.providers.resolver.clone() else {
+        let key = zone_key(&zone);
+        if !self.providers.zones.contains(&key) {
+            c.refused_zones.fetch_add(1, Ordering::Relaxed);
+            let refused = || {
+                dnsbl::DnsblResult::Failed(types::LookupError::Other(format!(
+                    "zone {zone:?} was not configured; the host queries only configured zones"
+                )))
+            };
+            return ips.iter().map(|_| refused()).collect();
+        }
+        let Some(resolver) = self.providers.dnsbl.clone() else {
             return ips
                 .iter()
-                .map(|_| dnsbl::DnsblResult::Failed(disabled("DNS")))
+                .map(|_| dnsbl::DnsblResult::Failed(disabled("DNSBL")))
                 .collect();
         };
         let ips: Vec<IpAddr> = ips.iter().map(ip).collect();
         resolver
-            .dnsbl(&zone, &ips)
+            .dnsbl(&key, &ips)
             .await
             .into_iter()
             .map(|o| match o {
@@ -140,6 +167,7 @@ impl geoip::Host for HostState {
         };
         let ips: Vec<IpAddr> = ips.iter().map(ip).collect();
         geo.locate(&ips)
+            .await
             .into_iter()
             .map(|r| r.map(to_wit_geo))
             .collect()

@@ -1,20 +1,20 @@
-//! Runs the enrichment component: the engine and its compile cache, the linker with our
-//! three imports and the minimal WASI that Rust std needs, and reusable instances.
+//! Runs the enrichment component under wasmtime: the engine and its compile cache, the
+//! linker with our three imports (and, for components built by others, the WASI that
+//! Rust std on wasip2 needs, from an empty context), and instances.
 //!
-//! The generated bindings stay private; the types the rest of the runner needs are
-//! re-exported below.
+//! Everything here is crate-private: the generated bindings and wasmtime's types stay
+//! behind [`crate::Enricher`].
 
 mod imports;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-pub use imports::{Counters, Providers};
+pub(crate) use imports::{Providers, ip as ip_of, zone_key};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -25,26 +25,15 @@ mod bindings {
     });
 }
 
-pub use bindings::exports::logenrich::filter::filter::{
-    Config, ConfigError, DnsInfo, DnsStatus, DnsblCode, DnsblVerdict, DnsblZone, LineResult,
-    LogFormat, LogRecord, ParseError, ScannerSource, ScannerTag, Span,
+pub(crate) use bindings::exports::logenrich::filter::filter::{
+    Batch, JsonlBatch, Setting, SettingValue,
 };
-pub use bindings::logenrich::filter::geoip::GeoRecord as WitGeoRecord;
 
 /// The component built from `guest/` by the build script, embedded in the binary.
 pub const EMBEDDED: &[u8] = include_bytes!(env!("LOGENRICH_GUEST_WASM"));
 
-/// Where the component comes from.
-#[derive(Debug, Clone)]
-pub enum Source {
-    /// The embedded build of `guest/`.
-    Embedded,
-    /// A component file implementing the `enricher` world.
-    File(PathBuf),
-}
-
-/// Per-store state: the minimal WASI context and our providers.
-pub struct HostState {
+/// Per-store state: an empty WASI context (for foreign components) and our providers.
+pub(crate) struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     providers: Arc<Providers>,
@@ -61,7 +50,8 @@ impl WasiView for HostState {
 
 /// Import prefixes a component may have: our interfaces, and the WASI interfaces Rust std
 /// on wasip2 pulls in (streams, stdio, environment, exit, clocks, random seeds), which
-/// grant nothing: the context is empty. Files, sockets and HTTP are refused outright.
+/// grant nothing: the context is empty. Files, sockets and HTTP are refused outright. The
+/// component this project builds imports only `logenrich:filter/*`.
 const ALLOWED_IMPORTS: &[&str] = &[
     "logenrich:filter/",
     "wasi:io/",
@@ -71,7 +61,7 @@ const ALLOWED_IMPORTS: &[&str] = &[
 ];
 
 /// Refuses a component that imports anything outside [`ALLOWED_IMPORTS`].
-fn check_imports(engine: &Engine, component: &Component, name: &str) -> anyhow::Result<()> {
+fn check_imports(engine: &Engine, component: &Component, name: &str) -> Result<(), String> {
     let ty = component.component_type();
     let refused: Vec<String> = ty
         .imports(engine)
@@ -81,21 +71,21 @@ fn check_imports(engine: &Engine, component: &Component, name: &str) -> anyhow::
     if refused.is_empty() {
         Ok(())
     } else {
-        anyhow::bail!(
+        Err(format!(
             "{name} imports {}, which logenrich does not grant (only its own lookups and the \
              WASI that Rust std needs)",
             refused.join(", ")
-        )
+        ))
     }
 }
 
 /// A compiled component with its linker, ready to make instances.
-pub struct Runtime {
+pub(crate) struct Runtime {
     engine: Engine,
     pre: bindings::EnricherPre<HostState>,
-    providers: Arc<Providers>,
+    pub(crate) providers: Arc<Providers>,
     /// How long compiling (or loading from the compile cache) took.
-    pub compile_time: std::time::Duration,
+    pub(crate) compile_time: std::time::Duration,
 }
 
 /// The compile cache directory: `$XDG_CACHE_HOME/logenrich` or `~/.cache/logenrich`.
@@ -106,50 +96,50 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(|d| d.join("logenrich"))
 }
 
+/// wasmtime's error as one line of text: a trap's own message, not its backtrace.
+pub(crate) fn one_line(e: &wasmtime::Error) -> String {
+    if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
+        return format!("wasm trap: {trap}");
+    }
+    let text = format!("{e:#}");
+    text.lines().next().unwrap_or("").to_string()
+}
+
 impl Runtime {
-    /// Compiles (or loads from `cache_dir`) the component and links it to `providers`.
-    pub fn new(
-        source: &Source,
+    /// Compiles (or loads from `cache_dir`) `bytes`, named `name` in messages, and links
+    /// it to `providers`.
+    pub(crate) fn new(
+        bytes: &[u8],
+        name: &str,
         cache_dir: Option<&Path>,
         providers: Providers,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, String> {
         let mut config = wasmtime::Config::new();
         config.wasm_component_model(true);
         if let Some(dir) = cache_dir {
             let mut cc = wasmtime::CacheConfig::new();
             cc.with_directory(dir);
-            let cache = wasmtime::Cache::new(cc).map_err(|e| {
-                anyhow::Error::from(e)
-                    .context(format!("cannot use compile cache {}", dir.display()))
-            })?;
+            let cache = wasmtime::Cache::new(cc)
+                .map_err(|e| format!("cannot use compile cache {}: {e:#}", dir.display()))?;
             config.cache(Some(cache));
         }
-        let engine = Engine::new(&config)?;
-        let bytes;
-        let (bytes, name) = match source {
-            Source::Embedded => (EMBEDDED, "the embedded component".to_string()),
-            Source::File(path) => {
-                bytes = std::fs::read(path)
-                    .with_context(|| format!("cannot read component {}", path.display()))?;
-                (bytes.as_slice(), path.display().to_string())
-            }
-        };
+        let engine = Engine::new(&config).map_err(|e| format!("{e:#}"))?;
         let started = std::time::Instant::now();
-        let component = Component::new(&engine, bytes).map_err(|e| {
-            anyhow::Error::from(e).context(format!("{name} is not a valid component"))
-        })?;
+        let component = Component::new(&engine, bytes)
+            .map_err(|e| format!("{name} is not a valid component: {e:#}"))?;
         let compile_time = started.elapsed();
 
-        check_imports(&engine, &component, &name)?;
+        check_imports(&engine, &component, name)?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        bindings::Enricher::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| format!("{e:#}"))?;
+        bindings::Enricher::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| format!("{e:#}"))?;
         let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
-            anyhow::Error::from(e).context(format!(
-                "{name} does not fit the logenrich:filter/enricher world"
-            ))
+            format!("{name} does not fit the logenrich:filter/enricher@0.2 world: {e:#}")
         })?;
-        let pre = bindings::EnricherPre::new(instance_pre)?;
+        let pre = bindings::EnricherPre::new(instance_pre).map_err(|e| {
+            format!("{name} does not fit the logenrich:filter/enricher@0.2 world: {e:#}")
+        })?;
         Ok(Self {
             engine,
             pre,
@@ -158,8 +148,8 @@ impl Runtime {
         })
     }
 
-    /// The names of the interfaces the component imports, e.g. `wasi:io/streams@0.2.6`.
-    pub fn imported_interfaces(&self) -> Vec<String> {
+    /// The names of the interfaces the component imports, e.g. `logenrich:filter/dns@0.2.0`.
+    pub(crate) fn imported_interfaces(&self) -> Vec<String> {
         let component = self.pre.instance_pre().component();
         let ty = component.component_type();
         let mut names: Vec<String> = ty
@@ -170,14 +160,9 @@ impl Runtime {
         names
     }
 
-    /// The providers' counters.
-    pub fn counters(&self) -> &Counters {
-        &self.providers.counters
-    }
-
     /// Makes a fresh instance in its own store. The guest gets no preopened directories,
     /// no sockets, no environment and no arguments.
-    pub async fn instance(&self) -> anyhow::Result<Instance> {
+    pub(crate) async fn instance(&self) -> wasmtime::Result<Instance> {
         let wasi = WasiCtx::builder().build();
         let mut store = Store::new(
             &self.engine,
@@ -192,38 +177,47 @@ impl Runtime {
     }
 }
 
-/// One instance of the component; reuse it across batches.
-pub struct Instance {
+/// One instance of the component; reuse it across batches, discard it after a trap.
+pub(crate) struct Instance {
     store: Store<HostState>,
     bindings: bindings::Enricher,
 }
 
 impl Instance {
-    /// The component's built-in configuration.
-    pub async fn default_config(&mut self) -> wasmtime::Result<Config> {
+    /// The contract version the component implements.
+    pub(crate) async fn contract_version(&mut self) -> wasmtime::Result<String> {
         self.bindings
             .logenrich_filter_filter()
-            .call_default_config(&mut self.store)
+            .call_contract_version(&mut self.store)
             .await
     }
 
-    /// Configures the component; the inner error is the component's verdict on `cfg`.
-    pub async fn configure(&mut self, cfg: &Config) -> wasmtime::Result<Result<(), ConfigError>> {
+    /// Every setting the component knows, with its default.
+    pub(crate) async fn defaults(&mut self) -> wasmtime::Result<Vec<Setting>> {
         self.bindings
             .logenrich_filter_filter()
-            .call_configure(&mut self.store, cfg)
+            .call_defaults(&mut self.store)
             .await
+    }
+
+    /// Configures the component; the inner error is the component's verdict.
+    pub(crate) async fn configure(
+        &mut self,
+        settings: &[Setting],
+    ) -> wasmtime::Result<Result<(), (String, String)>> {
+        let verdict = self
+            .bindings
+            .logenrich_filter_filter()
+            .call_configure(&mut self.store, settings)
+            .await?;
+        Ok(verdict.map_err(|e| (e.field, e.reason)))
     }
 
     /// Runs one batch.
-    pub async fn process(
-        &mut self,
-        first_line: u64,
-        lines: &[String],
-    ) -> wasmtime::Result<Vec<LineResult>> {
+    pub(crate) async fn process(&mut self, batch: &Batch) -> wasmtime::Result<JsonlBatch> {
         self.bindings
             .logenrich_filter_filter()
-            .call_process(&mut self.store, first_line, lines)
+            .call_process(&mut self.store, batch)
             .await
     }
 }

@@ -33,6 +33,32 @@ const ERROR_CODES: &[(u8, &str)] = &[
     (255, "excessive number of queries"),
 ];
 
+/// Checks a zone name against RFC 1035 §2.3.4 limits (labels of 1 to 63 bytes, at most
+/// 253 bytes in all) and RFC 952/1123 host-name characters (letters, digits, `-`, `_`).
+pub fn check_dns_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("empty".into());
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Err("empty label".into());
+        }
+        if label.len() > 63 {
+            return Err(format!("label of {} bytes, more than 63", label.len()));
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Err(format!("character {c:?} in a label"));
+        }
+    }
+    if name.len() > 253 {
+        return Err(format!("{} bytes, more than 253", name.len()));
+    }
+    Ok(())
+}
+
 /// The built-in code table of a zone, if the guest knows it.
 pub fn builtin_codes(zone: &str) -> Option<&'static [(&'static str, &'static str)]> {
     match zone.trim_end_matches('.').to_ascii_lowercase().as_str() {
@@ -67,11 +93,11 @@ pub struct Verdict {
 
 impl Zone {
     /// Builds a zone from `(answer, meaning)` pairs; an empty table takes the built-in one
-    /// when there is one. Errors name the offending code's index.
-    pub fn new(name: &str, codes: &[(String, String)]) -> Result<Self, (String, String)> {
+    /// when there is one. An error carries the offending code's index (`None`: the name).
+    pub fn new(name: &str, codes: &[(String, String)]) -> Result<Self, (Option<usize>, String)> {
         let clean = name.trim().trim_end_matches('.');
-        if clean.is_empty() || clean.contains(' ') || clean.starts_with('.') {
-            return Err(("zone".into(), format!("{name:?} is not a DNS zone name")));
+        if let Err(why) = check_dns_name(clean) {
+            return Err((None, format!("{name:?} is not a DNS zone name: {why}")));
         }
         let mut table = Vec::with_capacity(codes.len());
         let owned;
@@ -87,14 +113,11 @@ impl Zone {
         };
         for (i, (answer, meaning)) in codes.iter().enumerate() {
             let addr: Ipv4Addr = answer.parse().map_err(|_| {
-                (
-                    format!("codes[{i}].answer"),
-                    format!("{answer:?} is not an IPv4 address"),
-                )
+                (Some(i), format!("{answer:?} is not an IPv4 address"))
             })?;
             if addr.octets()[0] != 127 {
                 return Err((
-                    format!("codes[{i}].answer"),
+                    Some(i),
                     format!("{answer} is outside 127.0.0.0/8 (RFC 5782 §2.1)"),
                 ));
             }
@@ -205,9 +228,22 @@ mod tests {
             &[("127.0.0.2".into(), "a".into()), ("x".into(), "b".into())],
         )
         .unwrap_err();
-        assert_eq!(e.0, "codes[1].answer");
+        assert_eq!(e.0, Some(1));
         let e = Zone::new("bl.example", &[("10.0.0.2".into(), "a".into())]).unwrap_err();
         assert!(e.1.contains("outside"));
         assert!(Zone::new(" ", &[]).is_err());
+    }
+
+    #[test]
+    fn zone_names_are_checked_as_dns_names() {
+        let long = "a".repeat(300);
+        let e = Zone::new(&format!("{long}.example"), &[]).unwrap_err();
+        assert_eq!(e.0, None);
+        assert!(e.1.contains("label of 300 bytes"), "{}", e.1);
+        assert!(Zone::new(&format!("{}.example", "a".repeat(63)), &[]).is_ok());
+        assert!(Zone::new("bl..example", &[]).is_err());
+        assert!(Zone::new("bl.exa mple", &[]).is_err());
+        let e = Zone::new(&"ab.".repeat(90), &[]).unwrap_err();
+        assert!(e.1.contains("more than 253"), "{}", e.1);
     }
 }

@@ -76,7 +76,7 @@ impl Parsed<'_> {
 pub struct ParseError {
     /// 1-based byte column where parsing stopped.
     pub column: u32,
-    /// What was expected there, with the column.
+    /// What was expected there (the column is not repeated in it).
     pub reason: String,
 }
 
@@ -103,7 +103,7 @@ impl<'a> Cursor<'a> {
         let column = u32::try_from(pos + 1).unwrap_or(u32::MAX);
         ParseError {
             column,
-            reason: format!("{what} at column {column}"),
+            reason: what.to_string(),
         }
     }
 
@@ -141,7 +141,7 @@ impl<'a> Cursor<'a> {
         let mut search = start;
         loop {
             let Some(off) = memchr::memchr(b'"', &bytes[search..]) else {
-                return Err(self.error_at(open, format_args!("unterminated {what} starting")));
+                return Err(self.error_at(open, format_args!("unterminated {what}: no closing '\"'")));
             };
             let quote = search + off;
             let backslashes = bytes[start..quote]

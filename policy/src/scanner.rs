@@ -62,10 +62,11 @@ pub struct Keywords {
 }
 
 impl Keywords {
-    /// Compiles a keyword list. Empty keywords are an error (they would match everything).
-    pub fn new(words: &[String]) -> Result<Self, String> {
+    /// Compiles a keyword list. An empty keyword is an error (it would match everything):
+    /// the error gives its index.
+    pub fn new(words: &[String]) -> Result<Self, (usize, String)> {
         if let Some(i) = words.iter().position(|w| w.trim().is_empty()) {
-            return Err(format!("keyword {i} is empty"));
+            return Err((i, "empty keyword".into()));
         }
         let automaton = if words.is_empty() {
             None
@@ -75,7 +76,7 @@ impl Keywords {
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
                     .build(words)
-                    .map_err(|e| format!("cannot compile keywords: {e}"))?,
+                    .map_err(|e| (0, format!("cannot compile keywords: {e}")))?,
             )
         };
         Ok(Self {
@@ -84,25 +85,18 @@ impl Keywords {
         })
     }
 
-    /// Appends every keyword found in `haystack` to `out`, each at most once, in the
-    /// order the keywords are listed.
-    pub fn find_into(&self, haystack: &str, out: &mut Vec<String>) {
-        let Some(ac) = &self.automaton else { return };
+    /// The keywords found in `haystack`, each once, in the order they are listed.
+    pub fn find<'k>(&'k self, haystack: &str) -> Vec<&'k str> {
+        let Some(ac) = &self.automaton else {
+            return Vec::new();
+        };
         let mut found: Vec<usize> = ac
             .find_overlapping_iter(haystack)
             .map(|m| m.pattern().as_usize())
             .collect();
-        if found.is_empty() {
-            return;
-        }
         found.sort_unstable();
         found.dedup();
-        for id in found {
-            let word = &self.words[id];
-            if !out.contains(word) {
-                out.push(word.clone());
-            }
-        }
+        found.into_iter().map(|id| self.words[id].as_str()).collect()
     }
 }
 
@@ -113,8 +107,50 @@ pub struct Evidence {
     pub dns: bool,
     /// The User-Agent matched.
     pub ua: bool,
-    /// The matched keywords, DNS ones first.
+    /// The matched keywords, DNS ones first, each once (a keyword in both lists that
+    /// matched on both sides is listed once, and both sources are set).
     pub matched: Vec<String>,
+}
+
+impl Evidence {
+    /// Combines the keywords matched in the reverse-DNS name and in the User-Agent;
+    /// `None` when neither matched.
+    pub fn combine(dns: &[&str], ua: &[&str]) -> Option<Self> {
+        if dns.is_empty() && ua.is_empty() {
+            return None;
+        }
+        let mut matched: Vec<String> = dns.iter().map(|s| s.to_string()).collect();
+        for w in ua {
+            if !matched.iter().any(|m| m == w) {
+                matched.push(w.to_string());
+            }
+        }
+        Some(Self {
+            dns: !dns.is_empty(),
+            ua: !ua.is_empty(),
+            matched,
+        })
+    }
+}
+
+/// Which keyword list a configuration error is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List {
+    /// The User-Agent keywords.
+    Ua,
+    /// The reverse-DNS keywords.
+    Dns,
+}
+
+/// A keyword list that does not compile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeywordError {
+    /// The list.
+    pub list: List,
+    /// The index of the bad keyword in it.
+    pub index: usize,
+    /// What is wrong.
+    pub reason: String,
 }
 
 /// The scanner tagger: a UA keyword list and a DNS keyword list.
@@ -125,27 +161,30 @@ pub struct Tagger {
 }
 
 impl Tagger {
-    /// Compiles both lists; the error names the list.
-    pub fn new(ua: &[String], dns: &[String]) -> Result<Self, (&'static str, String)> {
+    /// Compiles both lists; the error names the list and the keyword.
+    pub fn new(ua: &[String], dns: &[String]) -> Result<Self, KeywordError> {
+        let err = |list| move |(index, reason)| KeywordError { list, index, reason };
         Ok(Self {
-            ua: Keywords::new(ua).map_err(|e| ("ua-keywords", e))?,
-            dns: Keywords::new(dns).map_err(|e| ("dns-keywords", e))?,
+            ua: Keywords::new(ua).map_err(err(List::Ua))?,
+            dns: Keywords::new(dns).map_err(err(List::Dns))?,
         })
+    }
+
+    /// The DNS keywords in a reverse-DNS name (once per client).
+    pub fn dns_matches(&self, ptr_name: &str) -> Vec<&str> {
+        self.dns.find(ptr_name)
+    }
+
+    /// The UA keywords in a User-Agent (once per line).
+    pub fn ua_matches(&self, user_agent: &str) -> Vec<&str> {
+        self.ua.find(user_agent)
     }
 
     /// Tags one record; `None` when nothing matched.
     pub fn tag(&self, ptr_name: Option<&str>, user_agent: Option<&str>) -> Option<Evidence> {
-        let mut matched = Vec::new();
-        if let Some(name) = ptr_name {
-            self.dns.find_into(name, &mut matched);
-        }
-        let dns = !matched.is_empty();
-        let before = matched.len();
-        if let Some(ua) = user_agent {
-            self.ua.find_into(ua, &mut matched);
-        }
-        let ua = matched.len() > before;
-        (dns || ua).then_some(Evidence { dns, ua, matched })
+        let dns = ptr_name.map(|n| self.dns_matches(n)).unwrap_or_default();
+        let ua = user_agent.map(|u| self.ua_matches(u)).unwrap_or_default();
+        Evidence::combine(&dns, &ua)
     }
 }
 
@@ -209,7 +248,25 @@ mod tests {
     #[test]
     fn empty_keyword_is_rejected() {
         let err = Tagger::new(&["ok".into(), " ".into()], &[]).unwrap_err();
-        assert_eq!(err.0, "ua-keywords");
-        assert!(err.1.contains("keyword 1"), "{}", err.1);
+        assert_eq!((err.list, err.index), (List::Ua, 1));
+    }
+
+    #[test]
+    fn keyword_in_both_lists_keeps_both_sources() {
+        // `internet-measurement.com` is in both default lists: a PTR and a UA that both
+        // carry it are evidence from both sources, with the keyword listed once.
+        let t = defaults();
+        let e = t
+            .tag(
+                Some("scan-7.internet-measurement.com"),
+                Some("Mozilla/5.0 (compatible; internet-measurement.com crawler)"),
+            )
+            .unwrap();
+        assert!(e.dns && e.ua, "{e:?}");
+        assert_eq!(e.matched, ["internet-measurement.com"]);
+        let ua_only = t
+            .tag(None, Some("internet-measurement.com crawler"))
+            .unwrap();
+        assert!(!ua_only.dns && ua_only.ua);
     }
 }

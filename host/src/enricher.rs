@@ -1,0 +1,556 @@
+//! The embedding API: build an [`Enricher`] with a component, one provider per capability
+//! and settings, then feed it [`Batch`]es from any source and get JSON Lines back.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), logenrich::Error> {
+//! use logenrich::{Batch, Enricher, SettingValue};
+//! let enricher = Enricher::builder()
+//!     .setting("reverse-dns", SettingValue::Flag(false))
+//!     .build()
+//!     .await?;
+//! let batch = Batch::from_lines(1, ["192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET / HTTP/1.1\" 200 1"]);
+//! let done = enricher.process(batch).await?;
+//! std::io::Write::write_all(&mut std::io::stdout(), &done.jsonl).ok();
+//! # Ok(()) }
+//! ```
+//!
+//! A trap in the component never loses lines: the batch comes back with one failure record
+//! per line ([`Processed::failure`] says why) and the instance is replaced.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+
+use crate::component::{self, Instance, Providers, Runtime};
+use crate::lookup::{Dnsbl, GeoLookup, ReverseDns};
+
+/// Why an [`Enricher`] could not be built or could not make an instance.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The component file could not be read.
+    #[error("cannot read component {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The component could not be compiled or linked (not a component, wrong world,
+    /// imports logenrich does not grant).
+    #[error("{0}")]
+    Load(String),
+    /// The component rejected a setting.
+    #[error("invalid setting {field}: {reason}")]
+    Config {
+        /// The setting at fault, as the component names it.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A new instance could not be created or configured (e.g. it trapped while
+    /// starting).
+    #[error("cannot start a component instance: {0}")]
+    Instance(String),
+}
+
+/// A setting's value, as the WIT `setting-value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingValue {
+    /// On or off.
+    Flag(bool),
+    /// One word or name.
+    Text(String),
+    /// A list of words or names.
+    Texts(Vec<String>),
+    /// Key → value pairs, in order.
+    Table(Vec<(String, String)>),
+}
+
+/// A named setting (see the WIT `setting` for the names a 0.2 component knows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The name, e.g. `format`.
+    pub name: String,
+    /// The value.
+    pub value: SettingValue,
+}
+
+fn to_wit(s: &Setting) -> component::Setting {
+    component::Setting {
+        name: s.name.clone(),
+        value: match &s.value {
+            SettingValue::Flag(v) => component::SettingValue::Flag(*v),
+            SettingValue::Text(v) => component::SettingValue::Text(v.clone()),
+            SettingValue::Texts(v) => component::SettingValue::Texts(v.clone()),
+            SettingValue::Table(v) => component::SettingValue::Table(v.clone()),
+        },
+    }
+}
+
+fn from_wit(s: component::Setting) -> Setting {
+    Setting {
+        name: s.name,
+        value: match s.value {
+            component::SettingValue::Flag(v) => SettingValue::Flag(v),
+            component::SettingValue::Text(v) => SettingValue::Text(v),
+            component::SettingValue::Texts(v) => SettingValue::Texts(v),
+            component::SettingValue::Table(v) => SettingValue::Table(v),
+        },
+    }
+}
+
+/// A run of consecutive lines of one input, as one buffer plus line ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// The 1-based number of the first line in its input.
+    pub first_line: u64,
+    /// The input's name, written as `file` in every record when set.
+    pub source: Option<String>,
+    /// The lines back to back, without newlines (any bytes; invalid UTF-8 is flagged).
+    pub data: Vec<u8>,
+    /// The end offset of each line in `data`.
+    pub ends: Vec<u32>,
+}
+
+impl Batch {
+    /// An empty batch whose first line will be number `first_line`.
+    pub fn new(first_line: u64) -> Self {
+        Self {
+            first_line,
+            ..Self::default()
+        }
+    }
+
+    /// A batch of `lines` (without their newlines).
+    pub fn from_lines<L: AsRef<[u8]>>(first_line: u64, lines: impl IntoIterator<Item = L>) -> Self {
+        let mut batch = Self::new(first_line);
+        for line in lines {
+            batch.push_line(line.as_ref());
+        }
+        batch
+    }
+
+    /// Appends a line (without its newline).
+    ///
+    /// # Panics
+    /// When the batch would exceed 4 GiB, which its `u32` offsets cannot address.
+    pub fn push_line(&mut self, line: &[u8]) {
+        self.data.extend_from_slice(line);
+        let end = u32::try_from(self.data.len()).expect("a batch holds at most 4 GiB");
+        self.ends.push(end);
+    }
+
+    /// The number of lines.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// No lines.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The bytes of line `i` (0-based within the batch).
+    pub fn line(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let end = (self.ends[i] as usize).clamp(start, self.data.len());
+        &self.data[start.min(end)..end]
+    }
+}
+
+/// What a batch held, from the component.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchStats {
+    /// Lines that parsed.
+    pub parsed: u64,
+    /// Lines that did not parse (or, after a trap, every line).
+    pub errors: u64,
+    /// Lines that were not valid UTF-8.
+    pub invalid_utf8: u64,
+    /// The distinct clients of the batch, each enriched once.
+    pub clients: Vec<IpAddr>,
+}
+
+/// A processed batch.
+#[derive(Debug, Clone, Default)]
+pub struct Processed {
+    /// The batch as it was given (for a caller that tracks positions).
+    pub batch: Batch,
+    /// One JSON record per line, each ending in `\n`: the canonical encoding.
+    pub jsonl: Vec<u8>,
+    /// Counts and clients.
+    pub stats: BatchStats,
+    /// Why the component failed this batch, when it did: `jsonl` then holds one failure
+    /// record per line and the instance was discarded.
+    pub failure: Option<String>,
+}
+
+/// Import call counts so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallCounts {
+    /// `dns.reverse` calls.
+    pub dns_calls: u64,
+    /// Addresses passed to `dns.reverse`.
+    pub dns_addresses: u64,
+    /// `dnsbl.lookup` calls.
+    pub dnsbl_calls: u64,
+    /// Addresses passed to `dnsbl.lookup`.
+    pub dnsbl_addresses: u64,
+    /// `geoip.lookup` calls.
+    pub geoip_calls: u64,
+    /// Addresses passed to `geoip.lookup`.
+    pub geoip_addresses: u64,
+    /// `dnsbl.lookup` calls refused: the zone was not configured.
+    pub refused_zones: u64,
+}
+
+/// Where the component comes from.
+#[derive(Debug, Clone)]
+enum Source {
+    Embedded,
+    File(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+/// Builds an [`Enricher`].
+pub struct EnricherBuilder {
+    source: Source,
+    providers: Providers,
+    settings: Vec<Setting>,
+    instances: usize,
+    cache_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for EnricherBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnricherBuilder")
+            .field("source", &self.source)
+            .field("settings", &self.settings)
+            .field("instances", &self.instances)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EnricherBuilder {
+    /// Runs the component in this file instead of the embedded one.
+    pub fn component_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.source = Source::File(path.into());
+        self
+    }
+
+    /// Runs this component (bytes of a `.wasm` component) instead of the embedded one.
+    pub fn component_bytes(mut self, bytes: Vec<u8>) -> Self {
+        self.source = Source::Bytes(bytes);
+        self
+    }
+
+    /// Answers the `dns` import with `provider` (else every PTR lookup fails).
+    pub fn reverse_dns(mut self, provider: Arc<dyn ReverseDns>) -> Self {
+        self.providers.ptr = Some(provider);
+        self
+    }
+
+    /// Answers the `dnsbl` import with `provider`, for the zones of the `dnsbl-zones`
+    /// setting only.
+    pub fn dnsbl(mut self, provider: Arc<dyn Dnsbl>) -> Self {
+        self.providers.dnsbl = Some(provider);
+        self
+    }
+
+    /// Answers the `geoip` import with `provider` (else no address is found).
+    pub fn geoip(mut self, provider: Arc<dyn GeoLookup>) -> Self {
+        self.providers.geoip = Some(provider);
+        self
+    }
+
+    /// Adds a setting; a later one of the same name wins.
+    pub fn setting(mut self, name: impl Into<String>, value: SettingValue) -> Self {
+        self.settings.push(Setting {
+            name: name.into(),
+            value,
+        });
+        self
+    }
+
+    /// Adds settings.
+    pub fn settings(mut self, settings: impl IntoIterator<Item = Setting>) -> Self {
+        self.settings.extend(settings);
+        self
+    }
+
+    /// Keeps at most `n` idle instances for reuse (default 8): as many batches as are
+    /// processed at once.
+    pub fn instances(mut self, n: usize) -> Self {
+        self.instances = n.max(1);
+        self
+    }
+
+    /// Caches compiled code in `dir` (wasmtime's cache), so a second start does not
+    /// recompile.
+    pub fn compile_cache(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Compiles the component, links the providers, and checks the settings by
+    /// configuring a first instance.
+    pub async fn build(mut self) -> Result<Enricher, Error> {
+        let (bytes, name): (std::borrow::Cow<'_, [u8]>, String) = match &self.source {
+            Source::Embedded => (component::EMBEDDED.into(), "the embedded component".into()),
+            Source::File(path) => (
+                std::fs::read(path)
+                    .map_err(|source| Error::Read {
+                        path: path.clone(),
+                        source,
+                    })?
+                    .into(),
+                path.display().to_string(),
+            ),
+            Source::Bytes(b) => (b.as_slice().into(), "the given component".into()),
+        };
+        self.providers.zones = zones_of(&self.settings);
+        let runtime = Runtime::new(&bytes, &name, self.cache_dir.as_deref(), self.providers)
+            .map_err(Error::Load)?;
+        let enricher = Enricher {
+            runtime: Arc::new(runtime),
+            settings: self.settings.iter().map(to_wit).collect(),
+            free: Mutex::new(Vec::new()),
+            keep: self.instances,
+        };
+        let first = enricher.take().await?;
+        enricher.give_back(first);
+        Ok(enricher)
+    }
+}
+
+/// The zones named by the last `dnsbl-zones` setting, as the allow-list keys.
+fn zones_of(settings: &[Setting]) -> HashSet<String> {
+    settings
+        .iter()
+        .rev()
+        .find(|s| s.name == "dnsbl-zones")
+        .map(|s| match &s.value {
+            SettingValue::Texts(zones) => zones.iter().map(|z| component::zone_key(z)).collect(),
+            _ => HashSet::new(),
+        })
+        .unwrap_or_default()
+}
+
+/// A configured component with a pool of instances. Cheap to share (`Arc`) between tasks.
+pub struct Enricher {
+    runtime: Arc<Runtime>,
+    settings: Vec<component::Setting>,
+    free: Mutex<Vec<Instance>>,
+    keep: usize,
+}
+
+impl std::fmt::Debug for Enricher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enricher")
+            .field("settings", &self.settings.len())
+            .field("keep", &self.keep)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The component the CLI embeds, as bytes: what `logenrich --write-component` writes.
+pub fn embedded_component() -> &'static [u8] {
+    component::EMBEDDED
+}
+
+impl Enricher {
+    /// A builder with the embedded component, no providers and the default settings.
+    pub fn builder() -> EnricherBuilder {
+        EnricherBuilder {
+            source: Source::Embedded,
+            providers: Providers::default(),
+            settings: Vec::new(),
+            instances: 8,
+            cache_dir: None,
+        }
+    }
+
+    async fn take(&self) -> Result<Instance, Error> {
+        let pooled = self.free.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        if let Some(inst) = pooled {
+            return Ok(inst);
+        }
+        let mut inst = self
+            .runtime
+            .instance()
+            .await
+            .map_err(|e| Error::Instance(component::one_line(&e)))?;
+        inst.configure(&self.settings)
+            .await
+            .map_err(|e| Error::Instance(component::one_line(&e)))?
+            .map_err(|(field, reason)| Error::Config { field, reason })?;
+        Ok(inst)
+    }
+
+    fn give_back(&self, inst: Instance) {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        if free.len() < self.keep {
+            free.push(inst);
+        }
+    }
+
+    /// Processes one batch on an idle instance (a new one when none is idle). A trap or a
+    /// broken answer is not an error: the batch comes back with failure records.
+    pub async fn process(&self, batch: Batch) -> Result<Processed, Error> {
+        let mut inst = self.take().await?;
+        let wit = component::Batch {
+            first_line: batch.first_line,
+            source: batch.source,
+            data: batch.data,
+            ends: batch.ends,
+        };
+        let result = inst.process(&wit).await;
+        let batch = Batch {
+            first_line: wit.first_line,
+            source: wit.source,
+            data: wit.data,
+            ends: wit.ends,
+        };
+        let failure = match result {
+            Ok(out) => {
+                let records = out.jsonl.iter().filter(|&&b| b == b'\n').count();
+                if records == batch.len() && out.jsonl.last().is_none_or(|&b| b == b'\n') {
+                    self.give_back(inst);
+                    let s = out.stats;
+                    return Ok(Processed {
+                        batch,
+                        jsonl: out.jsonl,
+                        stats: BatchStats {
+                            parsed: u64::from(s.parsed),
+                            errors: u64::from(s.errors),
+                            invalid_utf8: u64::from(s.invalid_utf8),
+                            clients: s.clients.iter().map(crate::component::ip_of).collect(),
+                        },
+                        failure: None,
+                    });
+                }
+                format!(
+                    "component broke the contract: {records} records for {} lines",
+                    batch.len()
+                )
+            }
+            Err(e) => format!("component failed: {}", component::one_line(&e)),
+        };
+        // The instance is dropped here, not given back: after a trap it is unusable.
+        Ok(failed(batch, failure))
+    }
+
+    /// Processes a stream of batches, up to `in_flight` at once, yielding them in order.
+    pub fn process_stream<S>(
+        self: &Arc<Self>,
+        batches: S,
+        in_flight: usize,
+    ) -> impl Stream<Item = Result<Processed, Error>> + use<S>
+    where
+        S: Stream<Item = Batch> + Send + 'static,
+    {
+        let this = Arc::clone(self);
+        batches
+            .map(move |batch| {
+                let this = Arc::clone(&this);
+                tokio::spawn(async move { this.process(batch).await })
+            })
+            .buffered(in_flight.max(1))
+            .map(|joined| {
+                joined.unwrap_or_else(|e| Err(Error::Instance(format!("batch task failed: {e}"))))
+            })
+    }
+
+    /// Every setting the component knows, with its default value.
+    pub async fn defaults(&self) -> Result<Vec<Setting>, Error> {
+        let mut inst = self.take().await?;
+        let got = inst
+            .defaults()
+            .await
+            .map_err(|e| Error::Instance(component::one_line(&e)))?;
+        self.give_back(inst);
+        Ok(got.into_iter().map(from_wit).collect())
+    }
+
+    /// The contract version the component implements, e.g. `0.2.0`.
+    pub async fn contract_version(&self) -> Result<String, Error> {
+        let mut inst = self.take().await?;
+        let v = inst
+            .contract_version()
+            .await
+            .map_err(|e| Error::Instance(component::one_line(&e)))?;
+        self.give_back(inst);
+        Ok(v)
+    }
+
+    /// The interfaces the component imports, sorted.
+    pub fn imports(&self) -> Vec<String> {
+        self.runtime.imported_interfaces()
+    }
+
+    /// How long compiling (or loading from the compile cache) took.
+    pub fn compile_time(&self) -> Duration {
+        self.runtime.compile_time
+    }
+
+    /// Import calls so far.
+    pub fn call_counts(&self) -> CallCounts {
+        let c = &self.runtime.providers.counters;
+        let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        CallCounts {
+            dns_calls: get(&c.dns_calls),
+            dns_addresses: get(&c.dns_addresses),
+            dnsbl_calls: get(&c.dnsbl_calls),
+            dnsbl_addresses: get(&c.dnsbl_addresses),
+            geoip_calls: get(&c.geoip_calls),
+            geoip_addresses: get(&c.geoip_addresses),
+            refused_zones: get(&c.refused_zones),
+        }
+    }
+}
+
+/// A batch the component could not process: one failure record per line.
+fn failed(batch: Batch, reason: String) -> Processed {
+    let mut jsonl = Vec::with_capacity(batch.data.len() + batch.len() * 96);
+    let mut invalid = 0;
+    for i in 0..batch.len() {
+        let bytes = batch.line(i);
+        let lossy = std::str::from_utf8(bytes).is_err();
+        invalid += u64::from(lossy);
+        crate::output::write_failure(
+            &mut jsonl,
+            batch.source.as_deref(),
+            batch.first_line + i as u64,
+            &String::from_utf8_lossy(bytes),
+            &reason,
+            lossy,
+        );
+    }
+    Processed {
+        stats: BatchStats {
+            parsed: 0,
+            errors: batch.len() as u64,
+            invalid_utf8: invalid,
+            clients: Vec::new(),
+        },
+        batch,
+        jsonl,
+        failure: Some(reason),
+    }
+}
+
+/// Where the compile cache lives by default (`$XDG_CACHE_HOME/logenrich` or
+/// `~/.cache/logenrich`).
+pub fn default_cache_dir() -> Option<PathBuf> {
+    component::default_cache_dir()
+}
+
+/// Writes the embedded component to `path`.
+pub fn write_component(path: &Path) -> std::io::Result<()> {
+    std::fs::write(path, component::EMBEDDED)
+}

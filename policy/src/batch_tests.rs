@@ -1,0 +1,330 @@
+//! The batch flow and its JSON encoding, against a counting test double of the lookups.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde_json::Value as Json;
+
+use super::*;
+use crate::settings::{Setting, Value};
+
+/// Answers like a small world and records every call.
+#[derive(Default)]
+struct Double {
+    reverse_calls: Vec<Vec<IpAddr>>,
+    dnsbl_calls: Vec<(String, Vec<IpAddr>)>,
+    geoip_calls: Vec<Vec<IpAddr>>,
+    short_answers: bool,
+}
+
+fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
+    IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d))
+}
+
+impl Lookups for Double {
+    fn reverse(&mut self, ips: &[IpAddr]) -> Vec<Ptr> {
+        self.reverse_calls.push(ips.to_vec());
+        if self.short_answers {
+            return Vec::new();
+        }
+        ips.iter()
+            .map(|ip| match ip {
+                ip if *ip == v4(198, 51, 100, 9) => Ptr::Found("scanner-9.census.shodan.io".into()),
+                ip if *ip == v4(203, 0, 113, 1) => Ptr::Failed(LookupError::Timeout),
+                IpAddr::V6(_) => Ptr::Found("v6.example.net".into()),
+                _ => Ptr::NotFound,
+            })
+            .collect()
+    }
+    fn dnsbl(&mut self, zone: &str, ips: &[IpAddr]) -> Vec<DnsblAnswer> {
+        self.dnsbl_calls.push((zone.to_string(), ips.to_vec()));
+        ips.iter()
+            .map(|ip| match ip {
+                ip if *ip == v4(198, 51, 100, 9) => DnsblAnswer::Listed {
+                    answers: vec![Ipv4Addr::new(127, 0, 0, 4)],
+                    reason: Some("see https://example.test".into()),
+                },
+                ip if *ip == v4(192, 0, 2, 38) => DnsblAnswer::Listed {
+                    answers: vec![Ipv4Addr::new(127, 255, 255, 254)],
+                    reason: None,
+                },
+                _ => DnsblAnswer::NotListed,
+            })
+            .collect()
+    }
+    fn geoip(&mut self, ips: &[IpAddr]) -> Vec<Option<Geo>> {
+        self.geoip_calls.push(ips.to_vec());
+        ips.iter()
+            .map(|ip| {
+                (*ip == v4(198, 51, 100, 9)).then(|| Geo {
+                    country_code: Some("NL".into()),
+                    country_name: Some("Netherlands".into()),
+                    subdivision: None,
+                    city: Some("Amsterdam".into()),
+                    latitude: Some(52.37),
+                    longitude: Some(4.89),
+                    accuracy_radius: Some(20),
+                    time_zone: None,
+                    asn: Some(64500),
+                    as_org: Some("Example AS".into()),
+                })
+            })
+            .collect()
+    }
+}
+
+fn lines() -> Vec<String> {
+    [
+        r#"192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 404 232 "-" "Python-urllib/3.8" "-" 443 198.51.100.77"#,
+        r#"198.51.100.9 - - [19/Jul/2022:13:23:21 +0200] "GET / HTTP/1.1" 200 3167 "-" "Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)" "-""#,
+        "garbage line",
+        r#"192.0.2.38 - - [19/Jul/2022:13:23:22 +0200] "GET /x HTTP/1.1" 404 232 "-" "-" "-" 443"#,
+        r#"2001:db8:1:c84::2de - - [18/Jul/2022:03:31:53 +0200] "GET /favicon.ico HTTP/1.1" 404 232 "-" "zgrab/0.x" "-" 443 [2001:db8:60::face]"#,
+        r#"203.0.113.1 - - [19/Jul/2022:13:23:23 +0200] "GET / HTTP/1.1" 200 1 "-" "-""#,
+        r#"198.51.100.9 - - [19/Jul/2022:13:23:24 +0200] "GET /robots.txt HTTP/1.1" 200 1 "-" "-" "-" 80"#,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn zones() -> Filter {
+    Filter::new(&[
+        Setting::new(
+            "dnsbl-zones",
+            Value::Texts(vec!["zen.spamhaus.org".into(), "bl.example".into()]),
+        ),
+        Setting::new(
+            "dnsbl-codes.bl.example",
+            Value::Table(vec![("127.0.0.4".into(), "exploited".into())]),
+        ),
+    ])
+    .unwrap()
+}
+
+/// Runs a batch of `lines` and parses its JSON Lines.
+fn run(
+    filter: &Filter,
+    d: &mut impl Lookups,
+    first: u64,
+    source: Option<&str>,
+    lines: &[String],
+) -> (Vec<Json>, BatchStats, String) {
+    let mut data = Vec::new();
+    let mut ends = Vec::new();
+    for l in lines {
+        data.extend_from_slice(l.as_bytes());
+        ends.push(data.len() as u32);
+    }
+    let mut out = Vec::new();
+    let stats = process(
+        filter,
+        d,
+        BatchIn {
+            first_line: first,
+            source,
+            data: &data,
+            ends: &ends,
+        },
+        &mut out,
+    );
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.ends_with('\n') || lines.is_empty());
+    let records = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    (records, stats, text)
+}
+
+#[test]
+fn one_call_per_import_with_distinct_addresses() {
+    let mut d = Double::default();
+    let (out, stats, _) = run(&zones(), &mut d, 10, None, &lines());
+    assert_eq!(out.len(), 7);
+    let unique = vec![
+        v4(192, 0, 2, 38),
+        v4(198, 51, 100, 9),
+        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 0xc84, 0, 0, 0, 0x2de)),
+        v4(203, 0, 113, 1),
+    ];
+    assert_eq!(d.reverse_calls, vec![unique.clone()]);
+    assert_eq!(d.geoip_calls, vec![unique.clone()]);
+    assert_eq!(
+        d.dnsbl_calls,
+        vec![
+            ("zen.spamhaus.org".to_string(), unique.clone()),
+            ("bl.example".to_string(), unique.clone())
+        ]
+    );
+    assert_eq!(
+        stats,
+        BatchStats {
+            parsed: 6,
+            errors: 1,
+            invalid_utf8: 0,
+            clients: unique
+        }
+    );
+}
+
+#[test]
+fn records_are_in_order_with_enrichments() {
+    let (out, _, _) = run(&zones(), &mut Double::default(), 10, None, &lines());
+    let numbers: Vec<u64> = out.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, (10..17).collect::<Vec<_>>());
+
+    assert_eq!(
+        out[2],
+        serde_json::json!({"line": 12, "error": {"column": 1, "reason": "invalid client address \"garbage\""}, "raw": "garbage line"})
+    );
+
+    let first = &out[0];
+    assert_eq!(first["time"], "2022-07-19T11:23:20Z");
+    assert_eq!(first["time_offset"], "+0200");
+    assert_eq!(first["dns"], serde_json::json!({"name": null, "status": "not_found"}));
+    let zen = &first["dnsbl"][0];
+    assert_eq!(zen["listed"], false, "127.255.255.254 must not count as a listing");
+    assert!(zen["error"].as_str().unwrap().contains("public"));
+    assert!(first["scanner"].is_null());
+
+    let scanner = &out[1];
+    assert_eq!(scanner["dns"]["name"], "scanner-9.census.shodan.io");
+    assert_eq!(
+        scanner["scanner"],
+        serde_json::json!({"sources": ["dns", "ua"], "matched": ["shodan.io", "censys.io"]})
+    );
+    assert_eq!(scanner["dnsbl"][0]["listed"], true);
+    assert!(scanner["dnsbl"][0]["meanings"][0].as_str().unwrap().starts_with("XBL"));
+    assert_eq!(scanner["dnsbl"][0]["reason"], "see https://example.test");
+    assert_eq!(scanner["dnsbl"][1]["meanings"], serde_json::json!(["exploited"]));
+    assert_eq!(
+        scanner["geo"],
+        serde_json::json!({"country_code": "NL", "country": "Netherlands", "subdivision": null,
+            "city": "Amsterdam", "lat": 52.37, "lon": 4.89, "accuracy_radius": 20,
+            "time_zone": null, "asn": 64500, "as_org": "Example AS"})
+    );
+
+    // The same client later in the batch shares the enrichment; UA evidence is per line.
+    let again = &out[6];
+    assert_eq!(again["geo"], scanner["geo"]);
+    assert_eq!(again["dnsbl"], scanner["dnsbl"]);
+    assert_eq!(again["scanner"]["sources"], serde_json::json!(["dns"]));
+
+    let timeout = &out[5];
+    assert_eq!(
+        timeout["dns"],
+        serde_json::json!({"name": null, "status": "timeout", "error": "timeout"})
+    );
+    assert!(timeout["geo"].is_null());
+}
+
+#[test]
+fn the_encoding_is_canonical_bytes() {
+    // Key order, no spaces, null for absent values: the exact bytes every host writes.
+    let lines = vec![
+        r#"192.0.2.38 - alice [19/Jul/2022:13:23:20 +0200] "GET /a?b=c HTTP/1.1" 404 232 "http://r.example/" "Python-urllib/3.8" "203.0.113.5, 198.51.100.2" 443 [2001:db8::face]"#.to_string(),
+        "bad".to_string(),
+    ];
+    let filter = Filter::new(&[Setting::new("geoip", Value::Flag(false))]).unwrap();
+    let (_, _, text) = run(&filter, &mut Double::default(), 1, Some("a.log"), &lines);
+    let want = concat!(
+        r#"{"file":"a.log","line":1,"ip":"192.0.2.38","user":"alice","time":"2022-07-19T11:23:20Z","time_offset":"+0200","#,
+        r#""method":"GET","target":"/a?b=c","protocol":"HTTP/1.1","request":"GET /a?b=c HTTP/1.1","status":404,"bytes":232,"#,
+        r#""referer":"http://r.example/","user_agent":"Python-urllib/3.8","forwarded":["203.0.113.5","198.51.100.2"],"#,
+        r#""server_port":443,"host":"2001:db8::face","dns":{"name":null,"status":"not_found"},"dnsbl":[],"geo":null,"scanner":null}"#,
+        "\n",
+        r#"{"file":"a.log","line":2,"error":{"column":1,"reason":"invalid client address \"bad\""},"raw":"bad"}"#,
+        "\n",
+    );
+    assert_eq!(text, want);
+}
+
+#[test]
+fn invalid_utf8_is_decoded_lossily_and_flagged() {
+    let mut data = br#"192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] "GET /"#.to_vec();
+    data.extend_from_slice(b"\xff\xfe");
+    data.extend_from_slice(br#" HTTP/1.1" 200 1 "-" "-""#);
+    let end = data.len() as u32;
+    data.extend_from_slice(b"\xff");
+    let ends = [end, end + 1];
+    let mut out = Vec::new();
+    let filter = Filter::new(&[]).unwrap();
+    let batch = BatchIn { first_line: 1, source: None, data: &data, ends: &ends };
+    let stats = process(&filter, &mut NoLookupsForTest, batch, &mut out);
+    assert_eq!((stats.parsed, stats.errors, stats.invalid_utf8), (1, 1, 2));
+    let text = String::from_utf8(out).unwrap();
+    let recs: Vec<Json> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(recs[0]["target"], "/\u{fffd}\u{fffd}");
+    assert_eq!(recs[0]["invalid_utf8"], true);
+    assert_eq!(recs[1]["raw"], "\u{fffd}");
+    assert_eq!(recs[1]["invalid_utf8"], true);
+}
+
+/// Lookups that find nothing and record nothing.
+struct NoLookupsForTest;
+
+impl Lookups for NoLookupsForTest {
+    fn reverse(&mut self, ips: &[IpAddr]) -> Vec<Ptr> {
+        ips.iter().map(|_| Ptr::NotFound).collect()
+    }
+    fn dnsbl(&mut self, _: &str, ips: &[IpAddr]) -> Vec<DnsblAnswer> {
+        ips.iter().map(|_| DnsblAnswer::NotListed).collect()
+    }
+    fn geoip(&mut self, ips: &[IpAddr]) -> Vec<Option<Geo>> {
+        ips.iter().map(|_| None).collect()
+    }
+}
+
+#[test]
+fn bad_offsets_are_clamped_not_a_panic() {
+    let data = b"abc";
+    let ends = [2, 1, 10];
+    let mut out = Vec::new();
+    let filter = Filter::new(&[]).unwrap();
+    let batch = BatchIn { first_line: 1, source: None, data, ends: &ends };
+    let stats = process(&filter, &mut NoLookupsForTest, batch, &mut out);
+    assert_eq!(stats.errors, 3);
+    assert_eq!(String::from_utf8(out).unwrap().lines().count(), 3);
+}
+
+#[test]
+fn disabled_imports_are_not_called() {
+    let filter = Filter::new(&[
+        Setting::new("reverse-dns", Value::Flag(false)),
+        Setting::new("geoip", Value::Flag(false)),
+    ])
+    .unwrap();
+    let mut d = Double::default();
+    let (out, _, _) = run(&filter, &mut d, 1, None, &lines());
+    assert!(d.reverse_calls.is_empty() && d.geoip_calls.is_empty() && d.dnsbl_calls.is_empty());
+    let rec = &out[1];
+    assert!(rec["dns"].is_null() && rec["geo"].is_null());
+    assert_eq!(rec["dnsbl"], serde_json::json!([]));
+    assert_eq!(rec["scanner"]["sources"], serde_json::json!(["ua"]));
+}
+
+#[test]
+fn no_calls_for_a_batch_without_valid_lines() {
+    let mut d = Double::default();
+    let (out, stats, _) = run(&zones(), &mut d, 1, None, &["x".into(), String::new()]);
+    assert_eq!(out.len(), 2);
+    assert!(stats.clients.is_empty());
+    assert!(d.reverse_calls.is_empty() && d.geoip_calls.is_empty() && d.dnsbl_calls.is_empty());
+}
+
+#[test]
+fn a_host_answering_the_wrong_count_fails_lookups_not_the_batch() {
+    let mut d = Double {
+        short_answers: true,
+        ..Double::default()
+    };
+    let (out, _, _) = run(&zones(), &mut d, 1, None, &lines());
+    let dns = &out[0]["dns"];
+    assert_eq!(dns["status"], "failed");
+    assert!(
+        dns["error"]
+            .as_str()
+            .unwrap()
+            .contains("returned 0 results for 4 addresses")
+    );
+}

@@ -1,0 +1,157 @@
+//! The JSON writing the canonical encoding needs: strings, numbers, `null`s and RFC 3339
+//! times, appended to a byte buffer.
+//!
+//! Strings and floats go through `serde_json` (its escaping and shortest float form), so the
+//! encoding matches what any serde_json-based reader or writer expects; integers through
+//! `itoa`. Records themselves are laid out by hand in [`crate::batch`], because each
+//! client's enrichment is encoded once and spliced into the records of its lines.
+
+use time::OffsetDateTime;
+
+/// Appends `s` as a JSON string.
+pub fn str(out: &mut Vec<u8>, s: &str) {
+    // Writing a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends `s` as a JSON string, or `null`.
+pub fn opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Appends an integer.
+pub fn int(out: &mut Vec<u8>, n: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// Appends an integer, or `null`.
+pub fn opt_int(out: &mut Vec<u8>, n: Option<impl itoa::Integer>) {
+    match n {
+        Some(n) => int(out, n),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Appends a float in its shortest round-trip form (`null` if not finite), or `null`.
+pub fn opt_f64(out: &mut Vec<u8>, n: Option<f64>) {
+    match n {
+        Some(n) => {
+            let _ = serde_json::to_writer(&mut *out, &n);
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Appends a list of strings.
+pub fn str_list<'a>(out: &mut Vec<u8>, items: impl IntoIterator<Item = &'a str>) {
+    out.push(b'[');
+    for (i, s) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        str(out, s);
+    }
+    out.push(b']');
+}
+
+/// Writes epoch seconds as RFC 3339 UTC (`2022-07-19T11:23:20Z`), remembering the last
+/// second written: consecutive log lines mostly share it.
+#[derive(Debug, Default)]
+pub struct TimeWriter {
+    last: Option<(i64, [u8; 22])>,
+}
+
+impl TimeWriter {
+    /// Appends the quoted time, or `null` for an instant outside years 0–9999 (which
+    /// RFC 3339 cannot write).
+    pub fn write(&mut self, out: &mut Vec<u8>, secs: i64) {
+        if let Some((s, text)) = &self.last
+            && *s == secs
+        {
+            out.extend_from_slice(text);
+            return;
+        }
+        match rfc3339(secs) {
+            Some(text) => {
+                out.extend_from_slice(&text);
+                self.last = Some((secs, text));
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+}
+
+/// `"YYYY-MM-DDTHH:MM:SSZ"`, quotes included.
+fn rfc3339(secs: i64) -> Option<[u8; 22]> {
+    let t = OffsetDateTime::from_unix_timestamp(secs).ok()?;
+    let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
+    let mut b = *b"\"0000-00-00T00:00:00Z\"";
+    let put = |b: &mut [u8; 22], at: usize, width: usize, mut n: u32| {
+        for i in (0..width).rev() {
+            b[at + i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(&mut b, 1, 4, year);
+    put(&mut b, 6, 2, u32::from(u8::from(t.month())));
+    put(&mut b, 9, 2, u32::from(t.day()));
+    put(&mut b, 12, 2, u32::from(t.hour()));
+    put(&mut b, 15, 2, u32::from(t.minute()));
+    put(&mut b, 18, 2, u32::from(t.second()));
+    Some(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::format_description::well_known::Rfc3339;
+
+    fn time_text(secs: i64) -> String {
+        let mut out = Vec::new();
+        TimeWriter::default().write(&mut out, secs);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn rfc3339_matches_the_time_crate() {
+        for secs in [0, 1, 1_658_229_800, 951_782_400, 253_402_300_799, -86_400] {
+            let want = OffsetDateTime::from_unix_timestamp(secs)
+                .unwrap()
+                .format(&Rfc3339)
+                .unwrap();
+            assert_eq!(time_text(secs), format!("\"{want}\""), "{secs}");
+        }
+    }
+
+    #[test]
+    fn out_of_range_time_is_null() {
+        assert_eq!(time_text(253_402_300_800), "null");
+        assert_eq!(time_text(-62_167_219_201), "null");
+    }
+
+    #[test]
+    fn cache_does_not_stick() {
+        let mut w = TimeWriter::default();
+        let mut out = Vec::new();
+        w.write(&mut out, 0);
+        w.write(&mut out, 0);
+        w.write(&mut out, 60);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"1970-01-01T00:00:00Z\"\"1970-01-01T00:00:00Z\"\"1970-01-01T00:01:00Z\""
+        );
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let mut out = Vec::new();
+        str_list(&mut out, ["a\"b", "c\\d\u{1}", "é"]);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"["a\"b","c\\d\u0001","é"]"#
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! logenrich's policy, as plain Rust with no generated types: the access-log parser, scanner
+//! tagging, DNSBL answer decoding, configuration, and the canonical JSON Lines encoding of a
+//! batch.
+//!
+//! The component in `guest/` is a thin wrapper around this crate (it converts WIT types and
+//! calls [`Session`]); everything here is tested natively with `cargo test -p
+//! logenrich-policy`.
+
+pub mod batch;
+pub mod dnsbl;
+pub mod json;
+pub mod lookups;
+pub mod parse;
+pub mod scanner;
+pub mod session;
+pub mod settings;
+pub mod time;
+
+pub use batch::{BatchIn, BatchStats};
+pub use lookups::{DnsblAnswer, Geo, LookupError, Lookups, NoLookups, Ptr};
+pub use session::Session;
+pub use settings::{ConfigError, Filter, Setting, Value};
+
+/// The version of the WIT contract this policy implements.
+pub const CONTRACT_VERSION: &str = "0.2.0";
