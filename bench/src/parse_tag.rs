@@ -1,53 +1,70 @@
-//! Parse + tag, the component against the same guest code compiled natively, in this
-//! process, on one core: the same in-memory corpus cut into the CLI's batches, lookups off.
+//! Parse + tag + encode, the component against the same policy code compiled natively, in
+//! this process, on one core: the same in-memory corpus cut into the CLI's batches,
+//! lookups off, both sides producing the canonical JSON Lines.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
-use logenrich::component::{Instance, Providers, Runtime, Source};
+use logenrich::{Batch, Enricher, SettingValue};
+use logenrich_policy::{BatchIn, Filter, NoLookups, Setting, Value};
 
 use crate::report::{Report, Row, alternate, median, rate};
 
 /// Lines per batch, as the CLI's default.
 pub const BATCH: usize = 2048;
 
-/// The native side: `guest::batch::process` with no lookups.
+/// The corpus as the CLI's batches: one buffer plus line ends each.
+pub fn batches(lines: &[String]) -> Vec<Batch> {
+    lines
+        .chunks(BATCH)
+        .enumerate()
+        .map(|(i, chunk)| Batch::from_lines((i * BATCH) as u64 + 1, chunk))
+        .collect()
+}
+
+/// The native side: `logenrich_policy::batch::process` with no lookups.
 struct Native {
-    state: guest::state::State,
+    filter: Filter,
 }
 
 impl Native {
     fn new() -> anyhow::Result<Self> {
-        let mut cfg = guest::state::default_config();
-        cfg.enable_dns = false;
-        cfg.enable_geoip = false;
-        let state = guest::state::State::new(&cfg)
-            .map_err(|e| anyhow!("native config rejected: {}: {}", e.field, e.reason))?;
-        Ok(Native { state })
+        let filter = Filter::new(&[
+            Setting::new("reverse-dns", Value::Flag(false)),
+            Setting::new("geoip", Value::Flag(false)),
+        ])
+        .map_err(|e| anyhow!("native config rejected: {e}"))?;
+        Ok(Native { filter })
     }
 
-    /// Lines per second over `lines`.
-    fn run(&self, lines: &[String]) -> f64 {
+    /// Lines per second over `batches`.
+    fn run(&self, batches: &[Batch]) -> f64 {
         let started = Instant::now();
-        let mut out = 0usize;
-        for (i, chunk) in lines.chunks(BATCH).enumerate() {
-            let first = (i * BATCH) as u64 + 1;
-            let mut lookups = guest::batch::NoLookups;
-            let results = guest::batch::process(&self.state, &mut lookups, first, chunk.to_vec());
-            out += black_box(results).len();
+        let mut lines = 0usize;
+        let mut bytes = 0usize;
+        for b in batches {
+            let input = BatchIn {
+                first_line: b.first_line,
+                source: None,
+                data: &b.data,
+                ends: &b.ends,
+            };
+            let mut out = Vec::new();
+            let stats =
+                logenrich_policy::batch::process(&self.filter, &mut NoLookups, input, &mut out);
+            lines += (stats.parsed + stats.errors) as usize;
+            bytes += black_box(out).len();
         }
-        assert_eq!(out, lines.len(), "native: one result per line");
-        lines.len() as f64 / started.elapsed().as_secs_f64()
+        assert!(bytes > 0);
+        lines as f64 / started.elapsed().as_secs_f64()
     }
 }
 
 /// The component side: one reused instance, on a current-thread runtime.
 struct Component {
     rt: tokio::runtime::Runtime,
-    instance: Instance,
-    /// Kept alive for the instance.
-    _runtime: Runtime,
+    enricher: Enricher,
 }
 
 impl Component {
@@ -56,36 +73,28 @@ impl Component {
             .enable_all()
             .build()
             .context("cannot start a tokio runtime")?;
-        let runtime = Runtime::new(&Source::Embedded, None, Providers::default())?;
-        let instance = rt.block_on(async {
-            let mut instance = runtime.instance().await?;
-            let mut cfg = instance.default_config().await?;
-            cfg.enable_dns = false;
-            cfg.enable_geoip = false;
-            instance
-                .configure(&cfg)
-                .await?
-                .map_err(|e| anyhow!("component config rejected: {}: {}", e.field, e.reason))?;
-            anyhow::Ok(instance)
-        })?;
-        Ok(Component {
-            rt,
-            instance,
-            _runtime: runtime,
-        })
+        let enricher = rt.block_on(
+            Enricher::builder()
+                .setting("reverse-dns", SettingValue::Flag(false))
+                .setting("geoip", SettingValue::Flag(false))
+                .instances(1)
+                .build(),
+        )?;
+        Ok(Component { rt, enricher })
     }
 
-    /// Lines per second over `lines`.
-    fn run(&mut self, lines: &[String]) -> anyhow::Result<f64> {
+    /// Lines per second over `batches` (cloning a batch for the call is part of the cost
+    /// a host pays: it hands the buffer over).
+    fn run(&mut self, batches: &[Batch]) -> anyhow::Result<f64> {
         let started = Instant::now();
-        let mut out = 0usize;
-        for (i, chunk) in lines.chunks(BATCH).enumerate() {
-            let first = (i * BATCH) as u64 + 1;
-            let results = self.rt.block_on(self.instance.process(first, chunk))?;
-            out += black_box(results).len();
+        let mut lines = 0usize;
+        for b in batches {
+            let done = self.rt.block_on(self.enricher.process(b.clone()))?;
+            anyhow::ensure!(done.failure.is_none(), "component failed: {:?}", done.failure);
+            lines += done.batch.len();
+            black_box(done.jsonl);
         }
-        anyhow::ensure!(out == lines.len(), "component: one result per line");
-        Ok(lines.len() as f64 / started.elapsed().as_secs_f64())
+        Ok(lines as f64 / started.elapsed().as_secs_f64())
     }
 }
 
@@ -93,15 +102,16 @@ impl Component {
 pub fn measure(report: &mut Report, lines: &[String], rounds: usize) -> anyhow::Result<()> {
     let native = Native::new()?;
     let mut component = Component::new()?;
+    let all = batches(lines);
     // One untimed pass each: page in the corpus, grow the instance's memory.
-    let warm = &lines[..lines.len().min(BATCH * 8)];
+    let warm = &all[..all.len().min(8)];
     native.run(warm);
     component.run(warm)?;
-    let (c, n) = alternate(rounds, || component.run(lines), || Ok(native.run(lines)))?;
+    let (c, n) = alternate(rounds, || component.run(&all), || Ok(native.run(&all)))?;
     let (c, n) = (median(&c), median(&n));
     let label = crate::report::count(lines.len() as u64);
     report.push(Row::new(
-        format!("parse + tag, component vs native ({label} lines, 1 core)"),
+        format!("parse + tag + encode, component vs native ({label} lines, 1 core)"),
         format!(
             "component {} lines/s, native {} lines/s: {:.2}×",
             rate(c),
@@ -112,10 +122,10 @@ pub fn measure(report: &mut Report, lines: &[String], rounds: usize) -> anyhow::
         c / n >= 0.8,
     ));
     report.push(Row::new(
-        format!("parse + tag, component, one core ({label} lines)"),
+        format!("parse + tag + encode, component, one core ({label} lines)"),
         format!("{} lines/s", rate(c)),
-        "≥ 1 M lines/s",
-        c >= 1e6,
+        "≥ 1.5 M lines/s",
+        c >= 1.5e6,
     ));
     Ok(())
 }

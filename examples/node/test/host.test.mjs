@@ -3,8 +3,9 @@
  * (lookups off; reverse DNS and DNSBL against a DNS server on loopback), an import that
  * throws costs one batch and not the run, and a throughput figure.
  *
- * The component: $LOGENRICH_COMPONENT, else ../../target/guest-wasm/logenrich-filter.wasm.
- * The CLI: $LOGENRICH_BIN, else `cargo run -q --bin logenrich --` in the repository root.
+ * The component: $LOGENRICH_COMPONENT, else the one the CLI embeds (`logenrich
+ * --write-component`). The CLI: $LOGENRICH_BIN, else `cargo run -q --bin logenrich --` in
+ * the repository root.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -20,12 +21,16 @@ import { Host, Lookups, formatIp, loadComponent, ptrName, readBatches, reversedN
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SAMPLE = join(REPO, 'samples/honeypot.log');
-const COMPONENT = process.env.LOGENRICH_COMPONENT ?? join(REPO, 'target/guest-wasm/logenrich-filter.wasm');
+const COMPONENT = process.env.LOGENRICH_COMPONENT;
 
 let work; // a temp dir: the component's copy, its transpilation, generated inputs
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'logenrich-node-'));
-  await copyFile(COMPONENT, join(work, 'component.wasm'));
+  if (COMPONENT) {
+    await copyFile(COMPONENT, join(work, 'component.wasm'));
+  } else {
+    await cli(['--write-component', join(work, 'component.wasm')]);
+  }
 });
 after(() => rm(work, { recursive: true, force: true }));
 
