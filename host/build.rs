@@ -61,12 +61,45 @@ fn main() {
     println!("cargo:rustc-env=LOGENRICH_GUEST_WASM={}", wasm.display());
 }
 
+/// The target the guest is built for.
+const GUEST_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Adds the guest's target with rustup when the toolchain lacks it. `rust-toolchain.toml`
+/// lists it, but rustup installs a file's targets only with a toolchain it installs, not
+/// into one that is already there; this keeps README's one command working on a fresh
+/// machine.
+fn ensure_target() {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let libdir = Command::new(&rustc)
+        .args(["--print", "target-libdir", "--target", GUEST_TARGET])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    if libdir.is_some_and(|dir| dir.is_dir()) {
+        return;
+    }
+    println!("cargo:warning=adding the {GUEST_TARGET} target with rustup (once)");
+    let added = Command::new("rustup")
+        .args(["target", "add", GUEST_TARGET])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !added {
+        panic!(
+            "the {GUEST_TARGET} target is missing and rustup could not add it; \
+             run `rustup target add {GUEST_TARGET}`"
+        );
+    }
+}
+
 fn build_guest(root: &Path, target_dir: &Path) -> PathBuf {
+    ensure_target();
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
         .args(["build", "-p", "guest", "--lib"])
-        .args(["--target=wasm32-unknown-unknown", "--profile=guest", "--target-dir"])
+        .arg(format!("--target={GUEST_TARGET}"))
+        .args(["--profile=guest", "--target-dir"])
         .arg(target_dir);
     for (key, _) in env::vars_os() {
         let Some(key) = key.to_str() else { continue };
@@ -88,14 +121,19 @@ fn build_guest(root: &Path, target_dir: &Path) -> PathBuf {
              run `rustup target add wasm32-unknown-unknown`"
         );
     }
-    let module_path = target_dir.join("wasm32-unknown-unknown/guest/guest.wasm");
+    let module_path = target_dir.join(GUEST_TARGET).join("guest/guest.wasm");
     let module = std::fs::read(&module_path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", module_path.display()));
     let component = wit_component::ComponentEncoder::default()
         .validate(true)
         .module(&module)
         .and_then(|encoder| encoder.encode())
-        .unwrap_or_else(|e| panic!("cannot make a component of {}: {e:?}", module_path.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot make a component of {}: {e:?}",
+                module_path.display()
+            )
+        });
     let out = target_dir.join("logenrich-filter.wasm");
     std::fs::write(&out, component)
         .unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use logenrich::{
-    Batch, Dnsbl, DnsblOutcome, Enricher, EnricherBuilder, Error, GeoLookup, GeoRecord,
-    PtrOutcome, ReverseDns, SettingValue,
+    Batch, Dnsbl, DnsblOutcome, Enricher, EnricherBuilder, Error, GeoLookup, GeoRecord, PtrOutcome,
+    ReverseDns, SettingValue,
 };
 use serde_json::{Value, json};
 
@@ -260,7 +260,13 @@ async fn defaults_and_version_describe_the_settings() {
         .into_iter()
         .map(|s| s.name)
         .collect();
-    for want in ["format", "reverse-dns", "geoip", "ua-keywords", "dnsbl-zones"] {
+    for want in [
+        "format",
+        "reverse-dns",
+        "geoip",
+        "ua-keywords",
+        "dnsbl-zones",
+    ] {
         assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
     }
 }

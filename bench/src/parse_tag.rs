@@ -90,7 +90,11 @@ impl Component {
         let mut lines = 0usize;
         for b in batches {
             let done = self.rt.block_on(self.enricher.process(b.clone()))?;
-            anyhow::ensure!(done.failure.is_none(), "component failed: {:?}", done.failure);
+            anyhow::ensure!(
+                done.failure.is_none(),
+                "component failed: {:?}",
+                done.failure
+            );
             lines += done.batch.len();
             black_box(done.jsonl);
         }

@@ -11,11 +11,11 @@ use anyhow::{Context as _, anyhow};
 use clap::{Parser, ValueEnum};
 
 use logenrich::config::{self, FileConfig};
-use logenrich::{Enricher, Setting, SettingValue};
 use logenrich::dns::{DnsProvider, DnsSettings};
 use logenrich::geoip::{self, GeoIp};
 use logenrich::input::Input;
 use logenrich::runner::{self, RunOptions};
+use logenrich::{Enricher, Setting, SettingValue};
 
 /// The line layouts.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -416,9 +416,11 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
             summary.failed_batches
         );
     }
-    Ok(if summary.input_errors.is_empty() && summary.failed_batches == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(
+        if summary.input_errors.is_empty() && summary.failed_batches == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }

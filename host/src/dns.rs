@@ -24,7 +24,7 @@ use hickory_resolver::net::{DnsError, NetError};
 use tokio::sync::Semaphore;
 
 use crate::cache::{Cached, Lifetime, LookupCache, SharedLookup, TtlPolicy};
-use crate::lookup::{DnsblOutcome, Dnsbl, LookupError, PtrOutcome, ReverseDns};
+use crate::lookup::{Dnsbl, DnsblOutcome, LookupError, PtrOutcome, ReverseDns};
 
 /// How to build a [`DnsProvider`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -135,8 +135,14 @@ mod tests {
     fn splits_and_numbers_lines() {
         let b = batches(b"a\nb\r\n\nc", 2);
         assert_eq!(b.len(), 2);
-        assert_eq!((b[0].first_line, b[0].line(0), b[0].line(1)), (1, &b"a"[..], &b"b\r"[..]));
-        assert_eq!((b[1].first_line, b[1].line(0), b[1].line(1)), (3, &b""[..], &b"c"[..]));
+        assert_eq!(
+            (b[0].first_line, b[0].line(0), b[0].line(1)),
+            (1, &b"a"[..], &b"b\r"[..])
+        );
+        assert_eq!(
+            (b[1].first_line, b[1].line(0), b[1].line(1)),
+            (3, &b""[..], &b"c"[..])
+        );
     }
 
     #[test]

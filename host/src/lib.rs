@@ -23,6 +23,4 @@ pub use enricher::{
     Batch, BatchStats, CallCounts, Enricher, EnricherBuilder, Error, Processed, Setting,
     SettingValue, default_cache_dir, embedded_component, write_component,
 };
-pub use lookup::{
-    DnsblOutcome, Dnsbl, GeoLookup, GeoRecord, LookupError, PtrOutcome, ReverseDns,
-};
+pub use lookup::{Dnsbl, DnsblOutcome, GeoLookup, GeoRecord, LookupError, PtrOutcome, ReverseDns};

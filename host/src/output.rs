@@ -56,7 +56,14 @@ mod tests {
     #[test]
     fn failure_record_shape() {
         let mut out = Vec::new();
-        write_failure(&mut out, Some("a.log"), 7, "x\"y", "component failed: wasm trap", true);
+        write_failure(
+            &mut out,
+            Some("a.log"),
+            7,
+            "x\"y",
+            "component failed: wasm trap",
+            true,
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "{\"file\":\"a.log\",\"line\":7,\"error\":{\"column\":null,\"reason\":\"component failed: wasm trap\"},\"raw\":\"x\\\"y\",\"invalid_utf8\":true}\n"

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::lookup::{DnsblOutcome, Dnsbl};
+use crate::lookup::{Dnsbl, DnsblOutcome};
 
 /// The address every working IPv4 DNSBL must list (RFC 5782 §5).
 pub const LISTED: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));

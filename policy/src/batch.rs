@@ -223,7 +223,8 @@ pub fn process(
             })
         })
         .collect();
-    let geo = (filter.geoip && n > 0).then(|| fit(lookups.geoip(clients), n, "geoip.lookup", |_| None));
+    let geo =
+        (filter.geoip && n > 0).then(|| fit(lookups.geoip(clients), n, "geoip.lookup", |_| None));
 
     // Each client's enrichment, encoded once: fragment `i` is
     // `fragments[bounds[i]..bounds[i + 1]]`.

@@ -181,9 +181,15 @@ fn records_are_in_order_with_enrichments() {
     let first = &out[0];
     assert_eq!(first["time"], "2022-07-19T11:23:20Z");
     assert_eq!(first["time_offset"], "+0200");
-    assert_eq!(first["dns"], serde_json::json!({"name": null, "status": "not_found"}));
+    assert_eq!(
+        first["dns"],
+        serde_json::json!({"name": null, "status": "not_found"})
+    );
     let zen = &first["dnsbl"][0];
-    assert_eq!(zen["listed"], false, "127.255.255.254 must not count as a listing");
+    assert_eq!(
+        zen["listed"], false,
+        "127.255.255.254 must not count as a listing"
+    );
     assert!(zen["error"].as_str().unwrap().contains("public"));
     assert!(first["scanner"].is_null());
 
@@ -194,9 +200,17 @@ fn records_are_in_order_with_enrichments() {
         serde_json::json!({"sources": ["dns", "ua"], "matched": ["shodan.io", "censys.io"]})
     );
     assert_eq!(scanner["dnsbl"][0]["listed"], true);
-    assert!(scanner["dnsbl"][0]["meanings"][0].as_str().unwrap().starts_with("XBL"));
+    assert!(
+        scanner["dnsbl"][0]["meanings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("XBL")
+    );
     assert_eq!(scanner["dnsbl"][0]["reason"], "see https://example.test");
-    assert_eq!(scanner["dnsbl"][1]["meanings"], serde_json::json!(["exploited"]));
+    assert_eq!(
+        scanner["dnsbl"][1]["meanings"],
+        serde_json::json!(["exploited"])
+    );
     assert_eq!(
         scanner["geo"],
         serde_json::json!({"country_code": "NL", "country": "Netherlands", "subdivision": null,
@@ -249,11 +263,19 @@ fn invalid_utf8_is_decoded_lossily_and_flagged() {
     let ends = [end, end + 1];
     let mut out = Vec::new();
     let filter = Filter::new(&[]).unwrap();
-    let batch = BatchIn { first_line: 1, source: None, data: &data, ends: &ends };
+    let batch = BatchIn {
+        first_line: 1,
+        source: None,
+        data: &data,
+        ends: &ends,
+    };
     let stats = process(&filter, &mut NoLookupsForTest, batch, &mut out);
     assert_eq!((stats.parsed, stats.errors, stats.invalid_utf8), (1, 1, 2));
     let text = String::from_utf8(out).unwrap();
-    let recs: Vec<Json> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let recs: Vec<Json> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(recs[0]["target"], "/\u{fffd}\u{fffd}");
     assert_eq!(recs[0]["invalid_utf8"], true);
     assert_eq!(recs[1]["raw"], "\u{fffd}");
@@ -281,7 +303,12 @@ fn bad_offsets_are_clamped_not_a_panic() {
     let ends = [2, 1, 10];
     let mut out = Vec::new();
     let filter = Filter::new(&[]).unwrap();
-    let batch = BatchIn { first_line: 1, source: None, data, ends: &ends };
+    let batch = BatchIn {
+        first_line: 1,
+        source: None,
+        data,
+        ends: &ends,
+    };
     let stats = process(&filter, &mut NoLookupsForTest, batch, &mut out);
     assert_eq!(stats.errors, 3);
     assert_eq!(String::from_utf8(out).unwrap().lines().count(), 3);

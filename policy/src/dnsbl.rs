@@ -112,9 +112,9 @@ impl Zone {
             codes
         };
         for (i, (answer, meaning)) in codes.iter().enumerate() {
-            let addr: Ipv4Addr = answer.parse().map_err(|_| {
-                (Some(i), format!("{answer:?} is not an IPv4 address"))
-            })?;
+            let addr: Ipv4Addr = answer
+                .parse()
+                .map_err(|_| (Some(i), format!("{answer:?} is not an IPv4 address")))?;
             if addr.octets()[0] != 127 {
                 return Err((
                     Some(i),

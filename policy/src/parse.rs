@@ -141,7 +141,9 @@ impl<'a> Cursor<'a> {
         let mut search = start;
         loop {
             let Some(off) = memchr::memchr(b'"', &bytes[search..]) else {
-                return Err(self.error_at(open, format_args!("unterminated {what}: no closing '\"'")));
+                return Err(
+                    self.error_at(open, format_args!("unterminated {what}: no closing '\"'"))
+                );
             };
             let quote = search + off;
             let backslashes = bytes[start..quote]

@@ -96,7 +96,10 @@ impl Keywords {
             .collect();
         found.sort_unstable();
         found.dedup();
-        found.into_iter().map(|id| self.words[id].as_str()).collect()
+        found
+            .into_iter()
+            .map(|id| self.words[id].as_str())
+            .collect()
     }
 }
 
@@ -163,7 +166,13 @@ pub struct Tagger {
 impl Tagger {
     /// Compiles both lists; the error names the list and the keyword.
     pub fn new(ua: &[String], dns: &[String]) -> Result<Self, KeywordError> {
-        let err = |list| move |(index, reason)| KeywordError { list, index, reason };
+        let err = |list| {
+            move |(index, reason)| KeywordError {
+                list,
+                index,
+                reason,
+            }
+        };
         Ok(Self {
             ua: Keywords::new(ua).map_err(err(List::Ua))?,
             dns: Keywords::new(dns).map_err(err(List::Dns))?,

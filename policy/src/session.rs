@@ -80,7 +80,8 @@ mod tests {
         }
     }
 
-    const LINE: &[u8] = br#"192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 1 "-" "-""#;
+    const LINE: &[u8] =
+        br#"192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 1 "-" "-""#;
 
     const ENDS: &[u32] = &[LINE.len() as u32];
 
@@ -99,7 +100,8 @@ mod tests {
         session
             .configure(&[Setting::new("geoip", Value::Flag(false))])
             .unwrap();
-        let interrupted = catch_unwind(AssertUnwindSafe(|| session.process(&mut Throwing, batch())));
+        let interrupted =
+            catch_unwind(AssertUnwindSafe(|| session.process(&mut Throwing, batch())));
         assert!(interrupted.is_err());
         // Configuring and processing still work, with the configuration kept.
         let (jsonl, stats) = session.process(&mut NoLookups, batch());
@@ -114,7 +116,11 @@ mod tests {
         session
             .configure(&[Setting::new("reverse-dns", Value::Flag(false))])
             .unwrap();
-        assert!(session.configure(&[Setting::new("nope", Value::Flag(true))]).is_err());
+        assert!(
+            session
+                .configure(&[Setting::new("nope", Value::Flag(true))])
+                .is_err()
+        );
         let (jsonl, _) = session.process(&mut NoLookups, batch());
         assert!(String::from_utf8(jsonl).unwrap().contains("\"dns\":null"));
     }

@@ -236,19 +236,13 @@ impl Filter {
             other => {
                 return Err(ConfigError {
                     field: "format".into(),
-                    reason: format!(
-                        "{other:?} is not a format (auto, honeypot, combined, common)"
-                    ),
+                    reason: format!("{other:?} is not a format (auto, honeypot, combined, common)"),
                 });
             }
         };
         let (ua, ua_field) = keywords(raw.ua, raw.extra_ua, "ua-keywords", "extra-ua-keywords");
-        let (dns, dns_field) = keywords(
-            raw.dns,
-            raw.extra_dns,
-            "dns-keywords",
-            "extra-dns-keywords",
-        );
+        let (dns, dns_field) =
+            keywords(raw.dns, raw.extra_dns, "dns-keywords", "extra-dns-keywords");
         let tagger = Tagger::new(&ua, &dns).map_err(|e| ConfigError {
             field: match e.list {
                 crate::scanner::List::Ua => ua_field(e.index),
@@ -273,7 +267,10 @@ impl Filter {
                 },
                 reason,
             })?;
-            if zones.iter().any(|other| other.name.eq_ignore_ascii_case(&zone.name)) {
+            if zones
+                .iter()
+                .any(|other| other.name.eq_ignore_ascii_case(&zone.name))
+            {
                 return Err(ConfigError {
                     field: format!("dnsbl-zones[{i}]"),
                     reason: format!("zone {} is listed twice", zone.name),
@@ -329,8 +326,8 @@ mod tests {
 
     #[test]
     fn keyword_errors_point_into_the_right_list() {
-        let e = Filter::new(&[Setting::new("extra-ua-keywords", texts_of(&["ok", " "]))])
-            .unwrap_err();
+        let e =
+            Filter::new(&[Setting::new("extra-ua-keywords", texts_of(&["ok", " "]))]).unwrap_err();
         assert_eq!(e.field, "extra-ua-keywords[1]");
         let e = Filter::new(&[Setting::new("dns-keywords", texts_of(&["", "x"]))]).unwrap_err();
         assert_eq!(e.field, "dns-keywords[0]");
@@ -339,7 +336,10 @@ mod tests {
     #[test]
     fn zones_with_codes_and_builtins() {
         let f = Filter::new(&[
-            Setting::new("dnsbl-zones", texts_of(&["zen.spamhaus.org", "bl.example.org."])),
+            Setting::new(
+                "dnsbl-zones",
+                texts_of(&["zen.spamhaus.org", "bl.example.org."]),
+            ),
             Setting::new(
                 "dnsbl-codes.bl.example.org",
                 Value::Table(vec![("127.0.0.2".into(), "spam".into())]),
@@ -374,8 +374,11 @@ mod tests {
         )])
         .unwrap_err();
         assert_eq!(e.field, "dnsbl-zones[1]");
-        let e = Filter::new(&[Setting::new("dnsbl-zones", texts_of(&["a.example", "A.example."]))])
-            .unwrap_err();
+        let e = Filter::new(&[Setting::new(
+            "dnsbl-zones",
+            texts_of(&["a.example", "A.example."]),
+        )])
+        .unwrap_err();
         assert!(e.reason.contains("twice"), "{}", e.reason);
     }
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::HostState;
 use super::bindings::logenrich::filter::{dns, dnsbl, geoip, types};
 use crate::lookup::{
-    DnsblOutcome, Dnsbl, GeoLookup, GeoRecord, LookupError, PtrOutcome, ReverseDns,
+    Dnsbl, DnsblOutcome, GeoLookup, GeoRecord, LookupError, PtrOutcome, ReverseDns,
 };
 
 /// The lookup providers behind the imports; `None` disables an import.
