@@ -69,11 +69,8 @@ async fn run() -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(4);
     let text = tokio::fs::read(&path).await?;
     tokio::spawn(async move {
+        let text = text.strip_suffix(b"\n").unwrap_or(&text);
         let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
-        let lines = match lines.last() {
-            Some(last) if last.is_empty() => &lines[..lines.len() - 1],
-            _ => &lines[..],
-        };
         for (i, chunk) in lines.chunks(64).enumerate() {
             let batch = Batch::from_lines(1 + (i * 64) as u64, chunk.iter().copied());
             if tx.send(batch).await.is_err() {

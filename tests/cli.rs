@@ -485,3 +485,36 @@ async fn dnsbl_test_points_are_checked_at_start() {
         "{unknown}"
     );
 }
+
+#[test]
+fn the_written_component_is_the_embedded_one_and_runs_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("logenrich-filter.wasm");
+    let out = run(logenrich().arg("--write-component").arg(&wasm), b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let bytes = std::fs::read(&wasm).unwrap();
+    assert_eq!(&bytes[..4], b"\0asm", "a wasm binary");
+    assert_eq!(
+        &bytes[4..8],
+        &[0x0d, 0x00, 0x01, 0x00],
+        "a component, not a core module"
+    );
+
+    let args = ["--no-dns", "--no-geoip", "-q"];
+    let embedded = run(logenrich().args(args).arg(util::sample()), b"");
+    let written = run(
+        logenrich()
+            .args(args)
+            .arg("--component")
+            .arg(&wasm)
+            .arg(util::sample()),
+        b"",
+    );
+    assert!(embedded.status.success() && written.status.success());
+    assert_eq!(records(&embedded.stdout).len(), 305);
+    assert!(
+        embedded.stdout == written.stdout,
+        "a --component run of the written file gives identical bytes"
+    );
+}

@@ -10,6 +10,7 @@ mod ctx;
 mod data;
 mod dnsbench;
 mod e2e;
+mod node;
 mod parse_tag;
 mod peers;
 mod procs;
@@ -40,6 +41,8 @@ enum Group {
     Notebook,
     /// GoAccess vs logenrich on the same file.
     Goaccess,
+    /// The Node.js host (jco) vs the logenrich CLI on the same file, lookups off.
+    Node,
     /// DNS: unique IPs at 50 ms, and the curve over in-flight limits.
     Dns,
     /// End to end with DNS + DNSBL + GeoIP, and scaling over sizes.
@@ -140,6 +143,10 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if wanted(Group::Goaccess) {
         let r = peers::goaccess(&ctx, &mut report);
         record(&mut report, "GoAccess", r);
+    }
+    if wanted(Group::Node) {
+        let r = node::node_host(&ctx, &mut report);
+        record(&mut report, "the Node host", r);
     }
     if wanted(Group::Dns) {
         let r = dnsbench::dns_figures(&ctx, &mut report);

@@ -65,7 +65,7 @@ pub struct Args {
     component: Option<PathBuf>,
     /// Write the embedded component (logenrich:filter@0.2.0, wit/ in the repository) to
     /// FILE and exit.
-    #[arg(long, value_name = "FILE", exclusive = true)]
+    #[arg(long, value_name = "FILE", conflicts_with = "files")]
     write_component: Option<PathBuf>,
     /// Lines per batch [default: 2048].
     #[arg(long, value_name = "N")]

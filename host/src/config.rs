@@ -1,5 +1,5 @@
 //! The TOML configuration file (`--config FILE`): everything the flags set, plus keyword
-//! lists and DNSBL code tables. Flags override it; both are merged into [`Settings`].
+//! lists and DNSBL code tables. Flags override it; both become the component's settings (`cli.rs`) and the runner's options.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

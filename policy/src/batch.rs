@@ -6,9 +6,9 @@
 //! host that runs the component writes these bytes as they are.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
 
 use crate::json::{self, TimeWriter};
 use crate::lookups::{DnsblAnswer, Geo, LookupError, Lookups, Ptr};
@@ -56,9 +56,6 @@ pub struct BatchStats {
     /// The distinct clients, in order of first appearance.
     pub clients: Vec<IpAddr>,
 }
-
-/// A hasher with fixed keys: keeps the component from needing a random source.
-type FixedState = BuildHasherDefault<DefaultHasher>;
 
 /// Makes a lookup's answer exactly `n` long: a host that returns the wrong count gets
 /// every address marked failed rather than misaligned records.
@@ -187,7 +184,8 @@ pub fn process(
         })
         .collect();
 
-    let mut slots: HashMap<IpAddr, u32, FixedState> = HashMap::default();
+    // FxHash: fast, and with fixed keys, so the component needs no random source.
+    let mut slots: FxHashMap<IpAddr, u32> = FxHashMap::default();
     let parsed: Vec<Result<(Parsed<'_>, u32), ParseError>> = texts
         .iter()
         .map(|(text, _)| match parse_line(text, filter.format) {
@@ -245,6 +243,8 @@ pub fn process(
 
     out.reserve(texts.len() * (360 + fragments.len() / n.max(1)));
     let mut times = TimeWriter::default();
+    // User-Agents repeat within a batch: each distinct one is scanned once.
+    let mut ua_memo: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
     for (i, (line, (text, lossy))) in parsed.iter().zip(&texts).enumerate() {
         let line_no = batch.first_line + i as u64;
         out.push(b'{');
@@ -268,11 +268,13 @@ pub fn process(
                 out.push(b',');
                 out.extend_from_slice(&fragments[bounds[slot]..bounds[slot + 1]]);
                 out.extend_from_slice(b",\"scanner\":");
-                let ua = p
-                    .user_agent
-                    .map(|ua| filter.tagger.ua_matches(ua))
-                    .unwrap_or_default();
-                match Evidence::combine(&dns_matches[slot], &ua) {
+                let ua: &[&str] = match p.user_agent {
+                    Some(ua) => ua_memo
+                        .entry(ua)
+                        .or_insert_with(|| filter.tagger.ua_matches(ua)),
+                    None => &[],
+                };
+                match Evidence::combine(&dns_matches[slot], ua) {
                     None => out.extend_from_slice(b"null"),
                     Some(e) => {
                         out.extend_from_slice(match (e.dns, e.ua) {

@@ -1,4 +1,5 @@
-//! Access-log timestamps: `%d/%b/%Y:%H:%M:%S %z` in, RFC 3339 UTC out (with the `time` crate).
+//! Access-log timestamps: `%d/%b/%Y:%H:%M:%S %z` parsed into an instant (with the `time`
+//! crate). The encoder (`json::TimeWriter`) writes it as RFC 3339 UTC.
 
 use time::macros::format_description;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
@@ -14,8 +15,8 @@ pub struct LogTime<'a> {
 
 #[cfg(test)]
 impl LogTime<'_> {
-    /// The instant in UTC as RFC 3339, e.g. `2022-07-19T11:23:20Z`: for tests only, since
-    /// the record carries epoch seconds and the host writes RFC 3339 (`host/src/output.rs`).
+    /// The instant in UTC as RFC 3339 by the `time` crate, e.g. `2022-07-19T11:23:20Z`: the
+    /// tests' reference for `json::TimeWriter`.
     pub fn utc_rfc3339(&self) -> String {
         self.instant
             .to_offset(UtcOffset::UTC)

@@ -116,6 +116,10 @@ impl Runtime {
     ) -> Result<Self, String> {
         let mut config = wasmtime::Config::new();
         config.wasm_component_model(true);
+        // For profiling the guest with `perf`: LOGENRICH_PERFMAP=1 writes /tmp/perf-PID.map.
+        if std::env::var_os("LOGENRICH_PERFMAP").is_some_and(|v| v == "1") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         if let Some(dir) = cache_dir {
             let mut cc = wasmtime::CacheConfig::new();
             cc.with_directory(dir);
