@@ -188,3 +188,63 @@ fn to_wit_geo(r: GeoRecord) -> geoip::GeoRecord {
         as_org: r.as_org,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use wasmtime::component::ResourceTable;
+    use wasmtime_wasi::WasiCtx;
+
+    /// Records the zones it is asked about and lists everything.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    #[async_trait::async_trait]
+    impl Dnsbl for Recorder {
+        async fn dnsbl(&self, zone: &str, ips: &[IpAddr]) -> Vec<DnsblOutcome> {
+            self.0.lock().unwrap().push(zone.to_string());
+            ips.iter()
+                .map(|_| DnsblOutcome::Listed {
+                    answers: vec![Ipv4Addr::new(127, 0, 0, 2)],
+                    reason: None,
+                })
+                .collect()
+        }
+    }
+
+    fn state(recorder: Arc<Recorder>, zones: &[&str]) -> HostState {
+        HostState {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            providers: Arc::new(Providers {
+                dnsbl: Some(recorder),
+                zones: zones.iter().map(|z| zone_key(z)).collect(),
+                ..Providers::default()
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_configured_zones_are_queried() {
+        let recorder = Arc::new(Recorder::default());
+        let mut host = state(recorder.clone(), &["bl.example"]);
+        let ips = vec![types::IpAddress::Ipv4((192, 0, 2, 1))];
+
+        // A component asking for a zone of its own choosing gets a failure, and nothing
+        // reaches the resolver.
+        let got = dnsbl::Host::lookup(&mut host, "c2.attacker.example".into(), ips.clone()).await;
+        assert!(
+            matches!(&got[..], [dnsbl::DnsblResult::Failed(types::LookupError::Other(m))] if m.contains("not configured")),
+            "{got:?}"
+        );
+        assert!(recorder.0.lock().unwrap().is_empty());
+        assert_eq!(host.providers.counters.refused_zones.load(Ordering::Relaxed), 1);
+
+        // The configured zone, in any case and with a trailing dot, is answered.
+        let got = dnsbl::Host::lookup(&mut host, "BL.Example.".into(), ips).await;
+        assert!(matches!(&got[..], [dnsbl::DnsblResult::Listed(_)]), "{got:?}");
+        assert_eq!(*recorder.0.lock().unwrap(), ["bl.example"]);
+    }
+}
