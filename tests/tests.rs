@@ -5,4 +5,5 @@ mod cli;
 mod component;
 mod dns;
 mod geoip;
+mod stream;
 mod util;

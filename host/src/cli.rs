@@ -5,6 +5,7 @@ use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
@@ -73,6 +74,10 @@ pub struct Args {
     /// Batches processed at once, each by its own component instance [default: 8].
     #[arg(long, value_name = "N")]
     instances: Option<usize>,
+    /// Milliseconds without new input after which a partial batch is processed, so a
+    /// live stream's records come out promptly [default: 50].
+    #[arg(long, value_name = "MS")]
+    linger: Option<u64>,
     /// DNS lookups in flight at most [default: 512].
     #[arg(long, value_name = "N")]
     concurrency: Option<usize>,
@@ -118,9 +123,28 @@ struct Zone {
     codes: Vec<(String, String)>,
 }
 
+/// `value` if it is within `range`, else a usage error naming the setting.
+fn in_range<T>(name: &str, value: T, range: std::ops::RangeInclusive<T>) -> anyhow::Result<T>
+where
+    T: PartialOrd + std::fmt::Display + Copy,
+{
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(anyhow!(
+            "invalid setting {name}: {value} is outside {}..={}",
+            range.start(),
+            range.end()
+        ))
+    }
+}
+
 /// Everything decided from flags + file.
 struct Plan {
     file: FileConfig,
+    batch_size: usize,
+    instances: usize,
+    linger: Duration,
     dns: Option<DnsSettings>,
     dnsbl: Vec<Zone>,
     geoip: Vec<PathBuf>,
@@ -147,10 +171,10 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
         dns.timeout = config::seconds("timeout", t)?;
     }
     if let Some(a) = args.attempts.or(d.attempts) {
-        dns.attempts = a;
+        dns.attempts = in_range("attempts", a, 0..=10)?;
     }
     if let Some(c) = args.concurrency.or(d.concurrency) {
-        dns.concurrency = c;
+        dns.concurrency = in_range("concurrency", c, 1..=4096)?;
     }
     if let Some(c) = d.cache_size {
         dns.cache_size = c;
@@ -194,7 +218,25 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
     } else {
         geoip::default_paths()
     };
+    let batch_size = in_range(
+        "batch_size",
+        args.batch_size.or(file.batch_size).unwrap_or(2048),
+        1..=1_000_000,
+    )?;
+    let instances = in_range(
+        "instances",
+        args.instances.or(file.instances).unwrap_or(8),
+        1..=256,
+    )?;
+    let linger = in_range(
+        "linger",
+        args.linger.or(file.linger_ms).unwrap_or(50),
+        0..=60_000,
+    )?;
     Ok(Plan {
+        batch_size,
+        instances,
+        linger: Duration::from_millis(linger),
         dns: (ptr_on || !dnsbl.is_empty()).then_some(dns),
         file,
         dnsbl,
@@ -264,6 +306,56 @@ fn settings(args: &Args, plan: &Plan) -> anyhow::Result<Vec<Setting>> {
     Ok(out)
 }
 
+/// The first SIGINT or SIGTERM sets `stop`: reading ends, what was read is processed and
+/// written, and the run exits 0. A second one exits at once (130).
+async fn stop_on_signals(stop: Arc<AtomicBool>, quiet: bool) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    for round in 0.. {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        if round > 0 {
+            eprintln!("logenrich: second signal: exiting now");
+            std::process::exit(130);
+        }
+        stop.store(true, Ordering::Relaxed);
+        if !quiet {
+            eprintln!(
+                "logenrich: stopping: finishing the lines already read (signal again to abort)"
+            );
+        }
+    }
+}
+
+/// Refuses an output file that is one of the inputs: creating it would truncate the
+/// input before it is read.
+fn refuse_output_among_inputs(output: &std::path::Path, inputs: &[Input]) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(out) = std::fs::metadata(output) else {
+        return Ok(());
+    };
+    for input in inputs {
+        if let Input::File(path) = input
+            && let Ok(meta) = std::fs::metadata(path)
+            && (meta.dev(), meta.ino()) == (out.dev(), out.ino())
+        {
+            anyhow::bail!(
+                "the output file {} is the input {}: writing it would destroy the input",
+                output.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs the command.
 pub fn main(args: Args) -> Result<ExitCode, Failure> {
     if let Some(path) = &args.write_component {
@@ -326,7 +418,7 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
     if let Some(dir) = cache_dir.filter(|d| d.is_dir()) {
         builder = builder.compile_cache(dir);
     }
-    let instances = args.instances.or(plan.file.instances).unwrap_or(8).max(1);
+    let instances = plan.instances;
     let settings = settings(&args, &plan).map_err(usage)?;
     let enricher = builder
         .settings(settings)
@@ -348,6 +440,9 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
     } else {
         args.files.iter().map(|f| Input::from_arg(f)).collect()
     };
+    if let Some(path) = &args.output {
+        refuse_output_among_inputs(path, &inputs).map_err(usage)?;
+    }
     let mut out: Box<dyn Write + Send> = match &args.output {
         Some(path) => Box::new(BufWriter::with_capacity(
             1 << 20,
@@ -358,17 +453,17 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
         None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
     };
     let opts = RunOptions {
-        batch_size: args
-            .batch_size
-            .or(plan.file.batch_size)
-            .unwrap_or(2048)
-            .max(1),
+        batch_size: plan.batch_size,
         instances,
+        linger: plan.linger,
         progress: !args.no_progress && !quiet && std::io::stderr().is_terminal(),
     };
-    let summary = runner::run(enricher.clone(), inputs, &mut *out, &opts)
+    let stop = Arc::new(AtomicBool::new(false));
+    let signals = tokio::spawn(stop_on_signals(stop.clone(), quiet));
+    let summary = runner::run(enricher.clone(), inputs, &mut *out, &opts, stop)
         .await
         .map_err(runtime)?;
+    signals.abort();
     drop(out);
 
     for e in &summary.input_errors {

@@ -47,6 +47,8 @@ pub struct FileConfig {
     pub batch_size: Option<usize>,
     /// Component instances working on batches at once.
     pub instances: Option<usize>,
+    /// Milliseconds without input before a partial batch is processed.
+    pub linger_ms: Option<u64>,
     /// Reverse DNS and resolver settings.
     #[serde(default)]
     pub dns: DnsSection,

@@ -56,98 +56,265 @@ impl Input {
     }
 }
 
-/// Reads an input as batches of at most `batch_size` lines. Lines keep their bytes as
-/// read (the component decodes them and flags invalid UTF-8); only the `\n` goes.
-pub struct Batches {
-    reader: Box<dyn BufRead + Send>,
+/// Cuts lines into batches: a batch is full at `batch_size` lines; [`Splitter::cut`] ends
+/// a partial one (the linger timer, the end of an input). A line is only complete at its
+/// `\n` or at the end of its input; its bytes are kept as read, without the `\n`.
+#[derive(Debug)]
+pub struct Splitter {
     batch_size: usize,
+    source: Option<String>,
     next_line: u64,
-    done: bool,
+    batch: Batch,
+    /// The bytes of the line being read, when it has no `\n` yet.
+    partial: Vec<u8>,
 }
 
-impl Batches {
-    /// Batches of `reader`.
-    pub fn new(reader: Box<dyn BufRead + Send>, batch_size: usize) -> Self {
+impl Splitter {
+    /// A splitter for one input, named `source` in its records when set.
+    pub fn new(batch_size: usize, source: Option<String>) -> Self {
+        let mut batch = Batch::new(1);
+        batch.source.clone_from(&source);
         Self {
-            reader,
             batch_size: batch_size.max(1),
+            source,
             next_line: 1,
-            done: false,
+            batch,
+            partial: Vec::new(),
         }
+    }
+
+    fn push_line(&mut self, line: &[u8], out: &mut impl FnMut(Batch)) {
+        if self.batch.is_empty() {
+            self.batch.first_line = self.next_line;
+        }
+        self.batch.push_line(line);
+        self.next_line += 1;
+        if self.batch.len() >= self.batch_size {
+            self.emit(out);
+        }
+    }
+
+    fn emit(&mut self, out: &mut impl FnMut(Batch)) {
+        let mut next = Batch::new(self.next_line);
+        next.source.clone_from(&self.source);
+        out(std::mem::replace(&mut self.batch, next));
+    }
+
+    /// Takes bytes as read; hands each full batch to `out`.
+    pub fn push(&mut self, mut bytes: &[u8], out: &mut impl FnMut(Batch)) {
+        while let Some(nl) = memchr::memchr(b'\n', bytes) {
+            if self.partial.is_empty() {
+                self.push_line(&bytes[..nl], out);
+            } else {
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(&bytes[..nl]);
+                self.push_line(&line, out);
+            }
+            bytes = &bytes[nl + 1..];
+        }
+        self.partial.extend_from_slice(bytes);
+    }
+
+    /// Hands the complete lines gathered so far to `out` as a (partial) batch, if any.
+    pub fn cut(&mut self, out: &mut impl FnMut(Batch)) {
+        if !self.batch.is_empty() {
+            self.emit(out);
+        }
+    }
+
+    /// The input ended (or failed): a last line without `\n` is a line too; then cut.
+    pub fn finish(&mut self, out: &mut impl FnMut(Batch)) {
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.push_line(&line, out);
+        }
+        self.cut(out);
+    }
+
+    /// Lines handed out or waiting, i.e. the number of the next line minus one.
+    pub fn lines(&self) -> u64 {
+        self.next_line - 1
     }
 }
 
-impl Iterator for Batches {
-    type Item = io::Result<Batch>;
+/// What the raw reader sends the batcher.
+enum Chunk {
+    /// Bytes of input `usize`.
+    Data(usize, Vec<u8>),
+    /// Input `usize` ended; with the error that ended it, if any.
+    End(usize, Option<String>),
+}
 
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let mut batch = Batch::new(self.next_line);
-        while batch.len() < self.batch_size {
-            let start = batch.data.len();
-            match self.reader.read_until(b'\n', &mut batch.data) {
-                Ok(0) => {
-                    self.done = true;
-                    break;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    self.done = true;
-                    batch.data.truncate(start);
-                    return Some(Err(e));
+/// How the reader threads cut batches.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    /// Lines per full batch.
+    pub batch_size: usize,
+    /// A partial batch is sent after this long without new input.
+    pub linger: std::time::Duration,
+}
+
+/// Reads `inputs` in order on two threads and sends their batches to `tx`: a raw reader
+/// that may block on a quiet pipe, and a batcher that cuts a partial batch after
+/// `linger` without new input, so a live stream's records come out promptly. Errors
+/// (an input that cannot be opened or read) go to `errors`; the lines read before an
+/// error still get their batches. Once `stop` is set, the batcher sends what it holds
+/// and ends. Returns the batcher's handle (the raw reader is left to end with its input).
+pub fn spawn_readers(
+    inputs: Vec<(Input, Option<String>)>,
+    opts: ReadOptions,
+    tx: tokio::sync::mpsc::Sender<Batch>,
+    errors: tokio::sync::mpsc::UnboundedSender<String>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> io::Result<std::thread::JoinHandle<()>> {
+    use std::sync::atomic::Ordering;
+    use std::sync::mpsc::{RecvTimeoutError, sync_channel};
+
+    let sources: Vec<Option<String>> = inputs.iter().map(|(_, s)| s.clone()).collect();
+    let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(4);
+    std::thread::Builder::new()
+        .name("logenrich-read".into())
+        .spawn(move || {
+            for (index, (input, _)) in inputs.iter().enumerate() {
+                let mut reader = match input.open() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let why = format!("cannot open input {}: {e}", input.name());
+                        if chunk_tx.send(Chunk::End(index, Some(why))).is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                };
+                let error = loop {
+                    let mut buf = vec![0u8; 256 * 1024];
+                    match reader.read(&mut buf) {
+                        Ok(0) => break None,
+                        Ok(n) => {
+                            buf.truncate(n);
+                            if chunk_tx.send(Chunk::Data(index, buf)).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => break Some(format!("cannot read input {}: {e}", input.name())),
+                    }
+                };
+                if chunk_tx.send(Chunk::End(index, error)).is_err() {
+                    return;
                 }
             }
-            if batch.data.last() == Some(&b'\n') {
-                batch.data.pop();
-            }
-            let end = u32::try_from(batch.data.len());
-            match end {
-                Ok(end) => batch.ends.push(end),
-                Err(_) => {
-                    self.done = true;
-                    return Some(Err(io::Error::other("a batch of more than 4 GiB")));
+        })?;
+
+    std::thread::Builder::new()
+        .name("logenrich-batch".into())
+        .spawn(move || {
+            let mut current = 0usize;
+            let mut splitter = Splitter::new(opts.batch_size, sources.first().cloned().flatten());
+            let mut open = true;
+            // A closed receiver means the run is over (e.g. the output was closed).
+            let closed = std::cell::Cell::new(false);
+            let mut send = |b: Batch| {
+                if tx.blocking_send(b).is_err() {
+                    closed.set(true);
+                }
+            };
+            let switch = |index: usize, current: &mut usize, splitter: &mut Splitter| {
+                if index != *current {
+                    *current = index;
+                    *splitter = Splitter::new(opts.batch_size, sources[index].clone());
+                }
+            };
+            while open && !closed.get() {
+                if stop.load(Ordering::Relaxed) {
+                    // Take what was already read, then end.
+                    while let Ok(chunk) = chunk_rx.try_recv() {
+                        if let Chunk::Data(index, bytes) = chunk {
+                            switch(index, &mut current, &mut splitter);
+                            splitter.push(&bytes, &mut send);
+                        }
+                    }
+                    splitter.finish(&mut send);
+                    return;
+                }
+                match chunk_rx.recv_timeout(opts.linger) {
+                    Ok(Chunk::Data(index, bytes)) => {
+                        switch(index, &mut current, &mut splitter);
+                        splitter.push(&bytes, &mut send);
+                    }
+                    Ok(Chunk::End(index, error)) => {
+                        switch(index, &mut current, &mut splitter);
+                        splitter.finish(&mut send);
+                        if let Some(e) = error {
+                            let _ = errors.send(e);
+                        }
+                    }
+                    Err(RecvTimeoutError::Timeout) => splitter.cut(&mut send),
+                    Err(RecvTimeoutError::Disconnected) => open = false,
                 }
             }
-        }
-        self.next_line += batch.len() as u64;
-        if batch.is_empty() {
-            None
-        } else {
-            Some(Ok(batch))
-        }
-    }
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Cursor, Write};
+    use std::io::Write;
 
-    fn batches(data: &[u8], size: usize) -> Vec<Batch> {
-        Batches::new(Box::new(Cursor::new(data.to_vec())), size)
-            .collect::<io::Result<Vec<_>>>()
-            .unwrap()
+    fn split(chunks: &[&[u8]], size: usize) -> Vec<Batch> {
+        let mut out = Vec::new();
+        let mut s = Splitter::new(size, None);
+        for c in chunks {
+            s.push(c, &mut |b| out.push(b));
+        }
+        s.finish(&mut |b| out.push(b));
+        out
+    }
+
+    fn lines(b: &Batch) -> Vec<&[u8]> {
+        (0..b.len()).map(|i| b.line(i)).collect()
     }
 
     #[test]
     fn splits_and_numbers_lines() {
-        let b = batches(b"a\nb\r\n\nc", 2);
+        let b = split(&[b"a\nb\r\n\nc"], 2);
         assert_eq!(b.len(), 2);
         assert_eq!(
-            (b[0].first_line, b[0].line(0), b[0].line(1)),
-            (1, &b"a"[..], &b"b\r"[..])
+            (b[0].first_line, lines(&b[0])),
+            (1, vec![&b"a"[..], b"b\r"])
         );
+        assert_eq!((b[1].first_line, lines(&b[1])), (3, vec![&b""[..], b"c"]));
+    }
+
+    #[test]
+    fn lines_across_chunks_are_joined() {
+        let b = split(&[b"ab", b"c\nde", b"", b"f\ng"], 10);
+        assert_eq!(lines(&b[0]), [&b"abc"[..], b"def", b"g"]);
+    }
+
+    #[test]
+    fn cut_sends_a_partial_batch_and_numbering_goes_on() {
+        let mut out = Vec::new();
+        let mut s = Splitter::new(10, Some("x.log".into()));
+        s.push(b"one\ntwo\nthr", &mut |b| out.push(b));
+        assert!(out.is_empty());
+        s.cut(&mut |b| out.push(b));
+        s.cut(&mut |b| out.push(b)); // nothing new: no empty batch
+        s.push(b"ee\n", &mut |b| out.push(b));
+        s.finish(&mut |b| out.push(b));
+        assert_eq!(out.len(), 2);
+        assert_eq!(lines(&out[0]), [&b"one"[..], b"two"]);
         assert_eq!(
-            (b[1].first_line, b[1].line(0), b[1].line(1)),
-            (3, &b""[..], &b"c"[..])
+            (out[1].first_line, lines(&out[1])),
+            (3, vec![&b"three"[..]])
         );
+        assert_eq!(out[1].source.as_deref(), Some("x.log"));
+        assert_eq!(s.lines(), 3);
     }
 
     #[test]
     fn invalid_utf8_is_kept_as_bytes() {
-        let b = batches(b"ok\nbad \xff\xfe here\n", 10);
+        let b = split(&[b"ok\nbad \xff\xfe here\n"], 10);
         assert_eq!(b[0].line(1), b"bad \xff\xfe here");
         assert_eq!(b[0].len(), 2);
     }
@@ -159,13 +326,14 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(b"one\ntwo\n").unwrap();
         std::fs::write(&path, gz.finish().unwrap()).unwrap();
-        let reader = Input::File(path).open().unwrap();
-        let b: Vec<Batch> = Batches::new(reader, 10).map(Result::unwrap).collect();
-        assert_eq!((b[0].line(0), b[0].line(1)), (&b"one"[..], &b"two"[..]));
+        let mut reader = Input::File(path).open().unwrap();
+        let mut text = Vec::new();
+        reader.read_to_end(&mut text).unwrap();
+        assert_eq!(text, b"one\ntwo\n");
     }
 
     #[test]
     fn empty_input_has_no_batches() {
-        assert!(batches(b"", 4).is_empty());
+        assert!(split(&[b""], 4).is_empty());
     }
 }

@@ -1,21 +1,25 @@
-//! The CLI's pipeline: a reader thread cuts inputs into batches, the [`Enricher`]
-//! processes several at once (so slow lookups of one batch overlap the work of others),
-//! and the writer emits their JSON Lines in input order.
+//! The CLI's pipeline: reader threads cut inputs into batches (a partial one after
+//! `linger` without input), the [`Enricher`] processes several at once (so slow lookups
+//! of one batch overlap the work of others), and the writer emits their JSON Lines in
+//! input order, flushing whenever the pipeline goes idle.
 //!
 //! Memory stays bounded: at most `instances` batches are being processed and at most
-//! `instances` more wait in the reader's channel.
+//! `instances` more wait in the reader's channel. A stop request (the first SIGINT or
+//! SIGTERM) ends reading; what was read is still processed and written. A closed output
+//! (e.g. `| head`) ends the run quietly.
 
 use std::collections::HashSet;
 use std::io::Write;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::input::{Batches, Input};
+use crate::input::{Input, ReadOptions, spawn_readers};
 use crate::{Batch, Enricher};
 
 /// How to run.
@@ -25,6 +29,8 @@ pub struct RunOptions {
     pub batch_size: usize,
     /// Batches in flight, each on its own component instance.
     pub instances: usize,
+    /// A partial batch is processed after this long without new input.
+    pub linger: Duration,
     /// Show a progress bar on stderr.
     pub progress: bool,
 }
@@ -49,6 +55,8 @@ pub struct Summary {
     pub first_failure: Option<String>,
     /// Inputs that could not be read (named in `input_errors`).
     pub input_errors: Vec<String>,
+    /// The output was closed by its reader (e.g. `| head`); the run ended there.
+    pub output_closed: bool,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -69,50 +77,33 @@ fn progress_bar() -> indicatif::ProgressBar {
     bar
 }
 
-/// Runs the enricher over `inputs`, writing JSON Lines to `out`.
+/// Runs the enricher over `inputs`, writing JSON Lines to `out`, until the inputs end or
+/// `stop` is set.
 pub async fn run(
     enricher: Arc<Enricher>,
     inputs: Vec<Input>,
     out: &mut (dyn Write + Send),
     opts: &RunOptions,
+    stop: Arc<AtomicBool>,
 ) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let instances = opts.instances.max(1);
-    let names: Vec<Option<String>> = inputs
-        .iter()
-        .map(|i| (inputs.len() > 1).then(|| i.name()))
+    let several = inputs.len() > 1;
+    let inputs: Vec<(Input, Option<String>)> = inputs
+        .into_iter()
+        .map(|i| {
+            let name = several.then(|| i.name());
+            (i, name)
+        })
         .collect();
     let (tx, mut rx) = mpsc::channel::<Batch>(instances);
     let (err_tx, mut err_rx) = mpsc::unbounded_channel::<String>();
-    let batch_size = opts.batch_size;
-    let reader = std::thread::Builder::new()
-        .name("logenrich-reader".into())
-        .spawn(move || {
-            for (input, name) in inputs.iter().zip(names) {
-                let reader = match input.open() {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = err_tx.send(format!("cannot open input {}: {e}", input.name()));
-                        continue;
-                    }
-                };
-                for batch in Batches::new(reader, batch_size) {
-                    match batch {
-                        Ok(mut b) => {
-                            b.source.clone_from(&name);
-                            if tx.blocking_send(b).is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) => {
-                            let _ = err_tx.send(format!("cannot read input {}: {e}", input.name()));
-                            break;
-                        }
-                    }
-                }
-            }
-        })
-        .context("cannot start the reader thread")?;
+    let read = ReadOptions {
+        batch_size: opts.batch_size,
+        linger: opts.linger,
+    };
+    let batcher =
+        spawn_readers(inputs, read, tx, err_tx, stop).context("cannot start the reader threads")?;
 
     let progress = opts.progress.then(progress_bar);
     let batches = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
@@ -120,9 +111,31 @@ pub async fn run(
 
     let mut summary = Summary::default();
     let mut unique: HashSet<IpAddr> = HashSet::new();
-    while let Some(done) = results.next().await {
+    loop {
+        // Flush only when nothing more is ready: a live stream's records go out at once,
+        // a file's in large writes.
+        let next = match results.next().now_or_never() {
+            Some(next) => next,
+            None => {
+                if let Err(e) = out.flush() {
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        summary.output_closed = true;
+                        break;
+                    }
+                    return Err(e).context("cannot write output");
+                }
+                results.next().await
+            }
+        };
+        let Some(done) = next else { break };
         let done = done?;
-        out.write_all(&done.jsonl).context("cannot write output")?;
+        if let Err(e) = out.write_all(&done.jsonl) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                summary.output_closed = true;
+                break;
+            }
+            return Err(e).context("cannot write output");
+        }
         summary.lines += done.batch.len() as u64;
         summary.parsed += done.stats.parsed;
         summary.errors += done.stats.errors;
@@ -136,11 +149,14 @@ pub async fn run(
             bar.inc(done.batch.len() as u64);
         }
     }
-    out.flush().context("cannot write output")?;
+    match out.flush() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => summary.output_closed = true,
+        other => other.context("cannot write output")?,
+    }
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    if reader.join().is_err() {
+    if !summary.output_closed && batcher.join().is_err() {
         anyhow::bail!("the reader thread panicked");
     }
     while let Ok(e) = err_rx.try_recv() {

@@ -240,11 +240,20 @@ mod tests {
             "{got:?}"
         );
         assert!(recorder.0.lock().unwrap().is_empty());
-        assert_eq!(host.providers.counters.refused_zones.load(Ordering::Relaxed), 1);
+        assert_eq!(
+            host.providers
+                .counters
+                .refused_zones
+                .load(Ordering::Relaxed),
+            1
+        );
 
         // The configured zone, in any case and with a trailing dot, is answered.
         let got = dnsbl::Host::lookup(&mut host, "BL.Example.".into(), ips).await;
-        assert!(matches!(&got[..], [dnsbl::DnsblResult::Listed(_)]), "{got:?}");
+        assert!(
+            matches!(&got[..], [dnsbl::DnsblResult::Listed(_)]),
+            "{got:?}"
+        );
         assert_eq!(*recorder.0.lock().unwrap(), ["bl.example"]);
     }
 }
