@@ -5,5 +5,6 @@ mod cli;
 mod component;
 mod dns;
 mod geoip;
+mod sandbox;
 mod stream;
 mod util;

@@ -64,6 +64,11 @@ pub struct Args {
     /// Run this component instead of the embedded one.
     #[arg(long, value_name = "PATH")]
     component: Option<PathBuf>,
+    /// Pass a setting to the component as NAME=VALUE (repeatable): `true`/`false` give a
+    /// flag, anything else text. For settings a newer component knows and this CLI has
+    /// no flag for.
+    #[arg(long = "setting", value_name = "NAME=VALUE")]
+    settings: Vec<String>,
     /// Write the embedded component (logenrich:filter@0.2.0, wit/ in the repository) to
     /// FILE and exit.
     #[arg(long, value_name = "FILE", conflicts_with = "files")]
@@ -78,6 +83,16 @@ pub struct Args {
     /// live stream's records come out promptly [default: 50].
     #[arg(long, value_name = "MS")]
     linger: Option<u64>,
+    /// Seconds of guest time one call into the component may take [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    deadline: Option<f64>,
+    /// MiB of memory one component instance may use [default: 512].
+    #[arg(long, value_name = "MIB")]
+    max_memory: Option<usize>,
+    /// Stop (exit 1) after this many batches in a row that the component failed
+    /// [default: 5].
+    #[arg(long, value_name = "N")]
+    max_failed_batches: Option<u64>,
     /// DNS lookups in flight at most [default: 512].
     #[arg(long, value_name = "N")]
     concurrency: Option<usize>,
@@ -145,6 +160,9 @@ struct Plan {
     batch_size: usize,
     instances: usize,
     linger: Duration,
+    deadline: Duration,
+    memory_mib: usize,
+    max_failed_batches: u64,
     dns: Option<DnsSettings>,
     dnsbl: Vec<Zone>,
     geoip: Vec<PathBuf>,
@@ -233,10 +251,26 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
         args.linger.or(file.linger_ms).unwrap_or(50),
         0..=60_000,
     )?;
+    let deadline = config::seconds("deadline", args.deadline.or(file.deadline).unwrap_or(10.0))?;
+    let memory_mib = in_range(
+        "max_memory",
+        args.max_memory.or(file.max_memory_mib).unwrap_or(512),
+        16..=65_536,
+    )?;
+    let max_failed_batches = in_range(
+        "max_failed_batches",
+        args.max_failed_batches
+            .or(file.max_failed_batches)
+            .unwrap_or(5),
+        1..=1_000_000,
+    )?;
     Ok(Plan {
         batch_size,
         instances,
         linger: Duration::from_millis(linger),
+        deadline,
+        memory_mib,
+        max_failed_batches,
         dns: (ptr_on || !dnsbl.is_empty()).then_some(dns),
         file,
         dnsbl,
@@ -294,6 +328,17 @@ fn settings(args: &Args, plan: &Plan) -> anyhow::Result<Vec<Setting>> {
             "extra-dns-keywords",
             SettingValue::Texts(s.extra_dns_keywords.clone()),
         ));
+    }
+    for raw in &args.settings {
+        let (name, value) = raw
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--setting {raw:?}: expected NAME=VALUE"))?;
+        let value = match value {
+            "true" => SettingValue::Flag(true),
+            "false" => SettingValue::Flag(false),
+            text => SettingValue::Text(text.to_string()),
+        };
+        out.push(set(name, value));
     }
     if !plan.dnsbl.is_empty() {
         let zones = plan.dnsbl.iter().map(|z| z.zone.clone()).collect();
@@ -423,6 +468,8 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
     let enricher = builder
         .settings(settings)
         .instances(instances)
+        .deadline(plan.deadline)
+        .memory_limit(plan.memory_mib << 20)
         .build()
         .await
         .map_err(usage)?;
@@ -456,6 +503,7 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
         batch_size: plan.batch_size,
         instances,
         linger: plan.linger,
+        max_failed_batches: plan.max_failed_batches,
         progress: !args.no_progress && !quiet && std::io::stderr().is_terminal(),
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -503,6 +551,11 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
             c.geoip_calls,
             c.geoip_addresses,
             enricher.compile_time().as_secs_f64() * 1000.0,
+        );
+    }
+    if let Some(n) = summary.gave_up_after {
+        eprintln!(
+            "logenrich: stopped: the component failed {n} batches in a row (--max-failed-batches); the lines read so far have records"
         );
     }
     if let Some(reason) = &summary.first_failure {

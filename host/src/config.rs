@@ -49,6 +49,12 @@ pub struct FileConfig {
     pub instances: Option<usize>,
     /// Milliseconds without input before a partial batch is processed.
     pub linger_ms: Option<u64>,
+    /// Seconds of guest time per call into the component.
+    pub deadline: Option<f64>,
+    /// MiB of memory per component instance.
+    pub max_memory_mib: Option<usize>,
+    /// Failed batches in a row before the run stops.
+    pub max_failed_batches: Option<u64>,
     /// Reverse DNS and resolver settings.
     #[serde(default)]
     pub dns: DnsSection,

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 
-use crate::component::{self, Instance, Providers, Runtime};
+use crate::component::{self, Instance, Limits, Providers, Runtime};
 use crate::lookup::{Dnsbl, GeoLookup, ReverseDns};
 
 /// Why an [`Enricher`] could not be built or could not make an instance.
@@ -224,7 +224,16 @@ pub struct EnricherBuilder {
     settings: Vec<Setting>,
     instances: usize,
     cache_dir: Option<PathBuf>,
+    limits: Limits,
 }
+
+/// The default guest-time limit of one call into the component: a 2048-line batch takes
+/// a few milliseconds; time in lookups does not count.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The default linear-memory limit of one instance: a 2048-line batch of ordinary log
+/// lines takes a few MiB with its JSON; 512 MiB leaves two orders of magnitude.
+pub const DEFAULT_MEMORY_LIMIT: usize = 512 << 20;
 
 impl std::fmt::Debug for EnricherBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -290,6 +299,20 @@ impl EnricherBuilder {
         self
     }
 
+    /// Limits the guest time of each call into the component (default
+    /// [`DEFAULT_DEADLINE`]); a call past it fails (its batch gets failure records).
+    pub fn deadline(mut self, limit: Duration) -> Self {
+        self.limits.deadline = limit;
+        self
+    }
+
+    /// Limits each instance's linear memory, in bytes (default [`DEFAULT_MEMORY_LIMIT`]);
+    /// growing past it traps.
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.limits.memory = bytes;
+        self
+    }
+
     /// Caches compiled code in `dir` (wasmtime's cache), so a second start does not
     /// recompile.
     pub fn compile_cache(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -314,8 +337,14 @@ impl EnricherBuilder {
             Source::Bytes(b) => (b.as_slice().into(), "the given component".into()),
         };
         self.providers.zones = zones_of(&self.settings);
-        let runtime = Runtime::new(&bytes, &name, self.cache_dir.as_deref(), self.providers)
-            .map_err(Error::Load)?;
+        let runtime = Runtime::new(
+            &bytes,
+            &name,
+            self.cache_dir.as_deref(),
+            self.providers,
+            self.limits,
+        )
+        .map_err(Error::Load)?;
         let enricher = Enricher {
             runtime: Arc::new(runtime),
             settings: self.settings.iter().map(to_wit).collect(),
@@ -372,6 +401,10 @@ impl Enricher {
             settings: Vec::new(),
             instances: 8,
             cache_dir: None,
+            limits: Limits {
+                deadline: DEFAULT_DEADLINE,
+                memory: DEFAULT_MEMORY_LIMIT,
+            },
         }
     }
 
@@ -402,7 +435,12 @@ impl Enricher {
     /// Processes one batch on an idle instance (a new one when none is idle). A trap or a
     /// broken answer is not an error: the batch comes back with failure records.
     pub async fn process(&self, batch: Batch) -> Result<Processed, Error> {
-        let mut inst = self.take().await?;
+        let mut inst = match self.take().await {
+            Ok(inst) => inst,
+            // A new instance that fails to start (e.g. loops in `configure`) costs this
+            // batch, not the run.
+            Err(e) => return Ok(failed(batch, e.to_string())),
+        };
         let wit = component::Batch {
             first_line: batch.first_line,
             source: batch.source,

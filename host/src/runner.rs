@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub instances: usize,
     /// A partial batch is processed after this long without new input.
     pub linger: Duration,
+    /// After this many failed batches in a row, reading stops and the run fails.
+    pub max_failed_batches: u64,
     /// Show a progress bar on stderr.
     pub progress: bool,
 }
@@ -57,6 +59,8 @@ pub struct Summary {
     pub input_errors: Vec<String>,
     /// The output was closed by its reader (e.g. `| head`); the run ended there.
     pub output_closed: bool,
+    /// The run stopped early because the component failed this many batches in a row.
+    pub gave_up_after: Option<u64>,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -102,8 +106,9 @@ pub async fn run(
         batch_size: opts.batch_size,
         linger: opts.linger,
     };
-    let batcher =
-        spawn_readers(inputs, read, tx, err_tx, stop).context("cannot start the reader threads")?;
+    let batcher = spawn_readers(inputs, read, tx, err_tx, stop.clone())
+        .context("cannot start the reader threads")?;
+    let mut failed_in_a_row = 0u64;
 
     let progress = opts.progress.then(progress_bar);
     let batches = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
@@ -144,6 +149,14 @@ pub async fn run(
         if let Some(reason) = done.failure {
             summary.failed_batches += 1;
             summary.first_failure.get_or_insert(reason);
+            failed_in_a_row += 1;
+            if failed_in_a_row >= opts.max_failed_batches && summary.gave_up_after.is_none() {
+                // Stop reading; the batches already read still get their records.
+                summary.gave_up_after = Some(failed_in_a_row);
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        } else {
+            failed_in_a_row = 0;
         }
         if let Some(bar) = &progress {
             bar.inc(done.batch.len() as u64);

@@ -87,6 +87,15 @@ impl types::Host for HostState {}
 
 impl dns::Host for HostState {
     async fn reverse(&mut self, ips: Vec<types::IpAddress>) -> Vec<dns::PtrResult> {
+        let started = std::time::Instant::now();
+        let out = self.reverse_inner(ips).await;
+        self.clock.in_host += started.elapsed();
+        out
+    }
+}
+
+impl HostState {
+    async fn reverse_inner(&mut self, ips: Vec<types::IpAddress>) -> Vec<dns::PtrResult> {
         let c = &self.providers.counters;
         Counters::count(&c.dns_calls, &c.dns_addresses, ips.len());
         let Some(resolver) = self.providers.ptr.clone() else {
@@ -111,6 +120,19 @@ impl dns::Host for HostState {
 
 impl dnsbl::Host for HostState {
     async fn lookup(
+        &mut self,
+        zone: String,
+        ips: Vec<types::IpAddress>,
+    ) -> Vec<dnsbl::DnsblResult> {
+        let started = std::time::Instant::now();
+        let out = self.dnsbl_inner(zone, ips).await;
+        self.clock.in_host += started.elapsed();
+        out
+    }
+}
+
+impl HostState {
+    async fn dnsbl_inner(
         &mut self,
         zone: String,
         ips: Vec<types::IpAddress>,
@@ -160,6 +182,15 @@ impl dnsbl::Host for HostState {
 
 impl geoip::Host for HostState {
     async fn lookup(&mut self, ips: Vec<types::IpAddress>) -> Vec<Option<geoip::GeoRecord>> {
+        let started = std::time::Instant::now();
+        let out = self.geoip_inner(ips).await;
+        self.clock.in_host += started.elapsed();
+        out
+    }
+}
+
+impl HostState {
+    async fn geoip_inner(&mut self, ips: Vec<types::IpAddress>) -> Vec<Option<geoip::GeoRecord>> {
         let c = &self.providers.counters;
         Counters::count(&c.geoip_calls, &c.geoip_addresses, ips.len());
         let Some(geo) = self.providers.geoip.clone() else {
@@ -215,15 +246,19 @@ mod tests {
     }
 
     fn state(recorder: Arc<Recorder>, zones: &[&str]) -> HostState {
-        HostState {
-            wasi: WasiCtx::builder().build(),
-            table: ResourceTable::new(),
-            providers: Arc::new(Providers {
+        HostState::new(
+            WasiCtx::builder().build(),
+            ResourceTable::new(),
+            Arc::new(Providers {
                 dnsbl: Some(recorder),
                 zones: zones.iter().map(|z| zone_key(z)).collect(),
                 ..Providers::default()
             }),
-        }
+            super::super::Limits {
+                deadline: std::time::Duration::from_secs(1),
+                memory: 1 << 20,
+            },
+        )
     }
 
     #[tokio::test]

@@ -9,9 +9,11 @@ mod imports;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub(crate) use imports::{Providers, ip as ip_of, zone_key};
@@ -32,11 +34,60 @@ pub(crate) use bindings::exports::logenrich::filter::filter::{
 /// The component built from `guest/` by the build script, embedded in the binary.
 pub const EMBEDDED: &[u8] = include_bytes!(env!("LOGENRICH_GUEST_WASM"));
 
-/// Per-store state: an empty WASI context (for foreign components) and our providers.
+/// What one instance may use.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Guest time per call (time spent in our imports, e.g. DNS, does not count).
+    pub deadline: Duration,
+    /// Linear memory per instance, in bytes.
+    pub memory: usize,
+}
+
+/// How often the epoch ticks: the granularity of the deadline.
+const TICK: Duration = Duration::from_millis(10);
+
+/// The clock of the call in progress: when it started and how long it spent in imports.
+#[derive(Debug)]
+pub(crate) struct CallClock {
+    started: Instant,
+    /// Time spent in our imports during this call.
+    pub in_host: Duration,
+}
+
+/// Per-store state: an empty WASI context (for foreign components), our providers, the
+/// store's limits and the clock of the current call.
 pub(crate) struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     providers: Arc<Providers>,
+    limits: StoreLimits,
+    deadline: Duration,
+    pub(crate) clock: CallClock,
+}
+
+impl HostState {
+    /// A store's state: an empty WASI context, the providers, and `limits`.
+    pub(crate) fn new(
+        wasi: WasiCtx,
+        table: ResourceTable,
+        providers: Arc<Providers>,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            wasi,
+            table,
+            providers,
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory)
+                .trap_on_grow_failure(true)
+                .build(),
+            deadline: limits.deadline,
+            clock: CallClock {
+                started: Instant::now(),
+                in_host: Duration::ZERO,
+            },
+        }
+    }
 }
 
 impl WasiView for HostState {
@@ -84,8 +135,36 @@ pub(crate) struct Runtime {
     engine: Engine,
     pre: bindings::EnricherPre<HostState>,
     pub(crate) providers: Arc<Providers>,
+    limits: Limits,
+    /// Stops the epoch ticker when the runtime goes.
+    ticker: Arc<AtomicBool>,
     /// How long compiling (or loading from the compile cache) took.
     pub(crate) compile_time: std::time::Duration,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Advances the engine's epoch every [`TICK`] until `stop` is set.
+fn start_ticker(engine: &Engine) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (engine, flag) = (engine.clone(), stop.clone());
+    let spawned = std::thread::Builder::new()
+        .name("logenrich-epoch".into())
+        .spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(TICK);
+                engine.increment_epoch();
+            }
+        });
+    if spawned.is_err() {
+        // Without a ticker the deadline cannot fire; the run still works.
+        eprintln!("logenrich: cannot start the epoch thread; no time limit on the component");
+    }
+    stop
 }
 
 /// The compile cache directory: `$XDG_CACHE_HOME/logenrich` or `~/.cache/logenrich`.
@@ -99,9 +178,10 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 /// wasmtime's error as one line of text: a trap's own message, not its backtrace.
 pub(crate) fn one_line(e: &wasmtime::Error) -> String {
     if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
-        return format!("wasm trap: {trap}");
+        return trap.to_string();
     }
-    let text = format!("{e:#}");
+    // The outer contexts are wasmtime's backtrace; the root cause says what happened.
+    let text = e.root_cause().to_string();
     text.lines().next().unwrap_or("").to_string()
 }
 
@@ -113,9 +193,12 @@ impl Runtime {
         name: &str,
         cache_dir: Option<&Path>,
         providers: Providers,
+        limits: Limits,
     ) -> Result<Self, String> {
         let mut config = wasmtime::Config::new();
         config.wasm_component_model(true);
+        // Cheap interruption (a counter check at loop heads and calls) for the deadline.
+        config.epoch_interruption(true);
         // For profiling the guest with `perf`: LOGENRICH_PERFMAP=1 writes /tmp/perf-PID.map.
         if std::env::var_os("LOGENRICH_PERFMAP").is_some_and(|v| v == "1") {
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
@@ -144,10 +227,13 @@ impl Runtime {
         let pre = bindings::EnricherPre::new(instance_pre).map_err(|e| {
             format!("{name} does not fit the logenrich:filter/enricher@0.2 world: {e:#}")
         })?;
+        let ticker = start_ticker(&engine);
         Ok(Self {
             engine,
             pre,
             providers: Arc::new(providers),
+            limits,
+            ticker,
             compile_time,
         })
     }
@@ -170,38 +256,87 @@ impl Runtime {
         let wasi = WasiCtx::builder().build();
         let mut store = Store::new(
             &self.engine,
-            HostState {
+            HostState::new(
                 wasi,
-                table: ResourceTable::new(),
-                providers: self.providers.clone(),
-            },
+                ResourceTable::new(),
+                self.providers.clone(),
+                self.limits,
+            ),
         );
-        let bindings = self.pre.instantiate_async(&mut store).await?;
-        Ok(Instance { store, bindings })
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_callback(|ctx| {
+            let s = ctx.data();
+            let guest = s.clock.started.elapsed().saturating_sub(s.clock.in_host);
+            if guest > s.deadline {
+                Err(wasmtime::Error::msg(format!(
+                    "the component ran longer than its limit of {:?} (guest time)",
+                    s.deadline
+                )))
+            } else {
+                // Let other batches' tasks run between slices of a long call.
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        let mut inst = Instance {
+            store,
+            bindings: None,
+        };
+        inst.start_call();
+        let bindings = self.pre.instantiate_async(&mut inst.store).await?;
+        inst.bindings = Some(bindings);
+        Ok(inst)
     }
 }
 
 /// One instance of the component; reuse it across batches, discard it after a trap.
 pub(crate) struct Instance {
     store: Store<HostState>,
-    bindings: bindings::Enricher,
+    bindings: Option<bindings::Enricher>,
 }
 
 impl Instance {
+    /// Starts the clock of a call: the deadline counts from here.
+    fn start_call(&mut self) {
+        let s = self.store.data_mut();
+        s.clock = CallClock {
+            started: Instant::now(),
+            in_host: Duration::ZERO,
+        };
+        self.store.set_epoch_deadline(1);
+    }
+
+    /// The bindings, taken out for a call (put back by [`Instance::done`]), with the clock
+    /// started.
+    fn call(&mut self) -> wasmtime::Result<bindings::Enricher> {
+        self.start_call();
+        self.bindings
+            .take()
+            .ok_or_else(|| wasmtime::Error::msg("the instance is unusable"))
+    }
+
+    fn done<R>(&mut self, b: bindings::Enricher, r: R) -> R {
+        self.bindings = Some(b);
+        r
+    }
+
     /// The contract version the component implements.
     pub(crate) async fn contract_version(&mut self) -> wasmtime::Result<String> {
-        self.bindings
+        let b = self.call()?;
+        let r = b
             .logenrich_filter_filter()
             .call_contract_version(&mut self.store)
-            .await
+            .await;
+        self.done(b, r)
     }
 
     /// Every setting the component knows, with its default.
     pub(crate) async fn defaults(&mut self) -> wasmtime::Result<Vec<Setting>> {
-        self.bindings
+        let b = self.call()?;
+        let r = b
             .logenrich_filter_filter()
             .call_defaults(&mut self.store)
-            .await
+            .await;
+        self.done(b, r)
     }
 
     /// Configures the component; the inner error is the component's verdict.
@@ -209,19 +344,22 @@ impl Instance {
         &mut self,
         settings: &[Setting],
     ) -> wasmtime::Result<Result<(), (String, String)>> {
-        let verdict = self
-            .bindings
+        let b = self.call()?;
+        let r = b
             .logenrich_filter_filter()
             .call_configure(&mut self.store, settings)
-            .await?;
+            .await;
+        let verdict = self.done(b, r)?;
         Ok(verdict.map_err(|e| (e.field, e.reason)))
     }
 
     /// Runs one batch.
     pub(crate) async fn process(&mut self, batch: &Batch) -> wasmtime::Result<JsonlBatch> {
-        self.bindings
+        let b = self.call()?;
+        let r = b
             .logenrich_filter_filter()
             .call_process(&mut self.store, batch)
-            .await
+            .await;
+        self.done(b, r)
     }
 }
