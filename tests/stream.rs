@@ -189,3 +189,33 @@ fn lines_before_a_truncated_gzip_still_get_records() {
         assert_eq!(r["line"], i as u64 + 1);
     }
 }
+
+#[test]
+fn an_overlong_line_is_one_error_record_and_spoils_no_neighbour() {
+    let mut input = Vec::new();
+    for i in 0..1000 {
+        input.extend_from_slice(sample_line(i).as_bytes());
+    }
+    input.extend(std::iter::repeat_n(b'A', 10 << 20)); // 10 MiB, no newline yet
+    input.push(b'\n');
+    for i in 0..1000 {
+        input.extend_from_slice(sample_line(i).as_bytes());
+    }
+    let out = run(
+        logenrich().args(["--no-dns", "--no-geoip", "-q", "--max-line-bytes", "65536"]),
+        &input,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recs = records(&out.stdout);
+    assert_eq!(recs.len(), 2001);
+    for (i, r) in recs.iter().enumerate() {
+        assert_eq!(r["line"], i as u64 + 1);
+        if i == 1000 {
+            let reason = r["error"]["reason"].as_str().unwrap();
+            assert!(reason.contains("10485760 bytes"), "{reason}");
+            assert_eq!(r["raw"].as_str().unwrap().len(), 1024, "a truncated prefix");
+        } else {
+            assert!(r["error"].is_null(), "line {} enriched: {r}", i + 1);
+        }
+    }
+}

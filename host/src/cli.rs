@@ -83,6 +83,10 @@ pub struct Args {
     /// live stream's records come out promptly [default: 50].
     #[arg(long, value_name = "MS")]
     linger: Option<u64>,
+    /// Longest line processed, in bytes; a longer one gets an error record with its
+    /// length and first bytes [default: 65536].
+    #[arg(long, value_name = "BYTES")]
+    max_line_bytes: Option<usize>,
     /// Seconds of guest time one call into the component may take [default: 10].
     #[arg(long, value_name = "SECONDS")]
     deadline: Option<f64>,
@@ -162,6 +166,7 @@ struct Plan {
     linger: Duration,
     deadline: Duration,
     memory_mib: usize,
+    max_line_bytes: usize,
     max_failed_batches: u64,
     dns: Option<DnsSettings>,
     dnsbl: Vec<Zone>,
@@ -264,7 +269,15 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
             .unwrap_or(5),
         1..=1_000_000,
     )?;
+    let max_line_bytes = in_range(
+        "max_line_bytes",
+        args.max_line_bytes
+            .or(file.max_line_bytes)
+            .unwrap_or(65_536),
+        1024..=64 << 20,
+    )?;
     Ok(Plan {
+        max_line_bytes,
         batch_size,
         instances,
         linger: Duration::from_millis(linger),
@@ -504,6 +517,7 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
         instances,
         linger: plan.linger,
         max_failed_batches: plan.max_failed_batches,
+        max_line_bytes: plan.max_line_bytes,
         progress: !args.no_progress && !quiet && std::io::stderr().is_terminal(),
     };
     let stop = Arc::new(AtomicBool::new(false));

@@ -51,6 +51,8 @@ pub struct FileConfig {
     pub linger_ms: Option<u64>,
     /// Seconds of guest time per call into the component.
     pub deadline: Option<f64>,
+    /// Longest line processed, in bytes.
+    pub max_line_bytes: Option<usize>,
     /// MiB of memory per component instance.
     pub max_memory_mib: Option<usize>,
     /// Failed batches in a row before the run stops.

@@ -115,6 +115,10 @@ pub struct Batch {
     pub data: Vec<u8>,
     /// The end offset of each line in `data`.
     pub ends: Vec<u32>,
+    /// Set when this batch is one line that was longer than the reader's limit: its
+    /// length in bytes (`data` holds only its first bytes). It is not given to the
+    /// component; its record is an error that says so.
+    pub oversized: Option<u64>,
 }
 
 impl Batch {
@@ -435,6 +439,16 @@ impl Enricher {
     /// Processes one batch on an idle instance (a new one when none is idle). A trap or a
     /// broken answer is not an error: the batch comes back with failure records.
     pub async fn process(&self, batch: Batch) -> Result<Processed, Error> {
+        if let Some(len) = batch.oversized {
+            // Bad input, not a component failure: an error record like a parse error's.
+            let kept = batch.data.len();
+            let reason = format!(
+                "line of {len} bytes is longer than the limit; its first {kept} bytes are in raw"
+            );
+            let mut done = failed(batch, reason);
+            done.failure = None;
+            return Ok(done);
+        }
         let mut inst = match self.take().await {
             Ok(inst) => inst,
             // A new instance that fails to start (e.g. loops in `configure`) costs this
@@ -453,6 +467,7 @@ impl Enricher {
             source: wit.source,
             data: wit.data,
             ends: wit.ends,
+            oversized: None,
         };
         let failure = match result {
             Ok(out) => {

@@ -62,24 +62,66 @@ impl Input {
 #[derive(Debug)]
 pub struct Splitter {
     batch_size: usize,
+    max_line: usize,
     source: Option<String>,
     next_line: u64,
     batch: Batch,
-    /// The bytes of the line being read, when it has no `\n` yet.
+    /// The bytes of the line being read, when it has no `\n` yet (at most `max_line`).
     partial: Vec<u8>,
+    /// The length of the line being read, when it is longer than `max_line` (its bytes
+    /// past the prefix are dropped as they arrive: memory stays bounded).
+    overlong: Option<u64>,
 }
 
+/// How many bytes of an over-long line its error record keeps.
+pub const OVERSIZED_PREFIX: usize = 1024;
+
 impl Splitter {
-    /// A splitter for one input, named `source` in its records when set.
-    pub fn new(batch_size: usize, source: Option<String>) -> Self {
+    /// A splitter for one input, named `source` in its records when set; a line longer
+    /// than `max_line` bytes becomes a batch of its own, marked `oversized`.
+    pub fn new(batch_size: usize, max_line: usize, source: Option<String>) -> Self {
         let mut batch = Batch::new(1);
         batch.source.clone_from(&source);
         Self {
             batch_size: batch_size.max(1),
+            max_line: max_line.max(1),
             source,
             next_line: 1,
             batch,
             partial: Vec::new(),
+            overlong: None,
+        }
+    }
+
+    /// Ends an over-long line: the batch before it, then the line alone, marked.
+    fn push_overlong(&mut self, len: u64, out: &mut impl FnMut(Batch)) {
+        self.cut(out);
+        let mut prefix = std::mem::take(&mut self.partial);
+        prefix.truncate(OVERSIZED_PREFIX);
+        let mut alone = Batch::new(self.next_line);
+        alone.source.clone_from(&self.source);
+        alone.push_line(&prefix);
+        alone.oversized = Some(len);
+        out(alone);
+        self.next_line += 1;
+        self.batch.first_line = self.next_line;
+    }
+
+    /// Adds `bytes` (no `\n` in them) to the line being read, within the limit.
+    fn extend_partial(&mut self, bytes: &[u8]) {
+        if let Some(len) = &mut self.overlong {
+            *len += bytes.len() as u64;
+            return;
+        }
+        if self.partial.len() + bytes.len() > self.max_line {
+            self.overlong = Some((self.partial.len() + bytes.len()) as u64);
+            let room = OVERSIZED_PREFIX.saturating_sub(self.partial.len());
+            self.partial
+                .extend_from_slice(&bytes[..room.min(bytes.len())]);
+            self.partial.truncate(OVERSIZED_PREFIX);
+            self.partial.shrink_to(OVERSIZED_PREFIX);
+        } else {
+            self.partial.extend_from_slice(bytes);
         }
     }
 
@@ -103,16 +145,26 @@ impl Splitter {
     /// Takes bytes as read; hands each full batch to `out`.
     pub fn push(&mut self, mut bytes: &[u8], out: &mut impl FnMut(Batch)) {
         while let Some(nl) = memchr::memchr(b'\n', bytes) {
-            if self.partial.is_empty() {
+            if self.partial.is_empty() && self.overlong.is_none() && nl <= self.max_line {
                 self.push_line(&bytes[..nl], out);
             } else {
-                let mut line = std::mem::take(&mut self.partial);
-                line.extend_from_slice(&bytes[..nl]);
-                self.push_line(&line, out);
+                self.extend_partial(&bytes[..nl]);
+                self.end_partial(out);
             }
             bytes = &bytes[nl + 1..];
         }
-        self.partial.extend_from_slice(bytes);
+        self.extend_partial(bytes);
+    }
+
+    /// The line being read is complete.
+    fn end_partial(&mut self, out: &mut impl FnMut(Batch)) {
+        match self.overlong.take() {
+            Some(len) => self.push_overlong(len, out),
+            None => {
+                let line = std::mem::take(&mut self.partial);
+                self.push_line(&line, out);
+            }
+        }
     }
 
     /// Hands the complete lines gathered so far to `out` as a (partial) batch, if any.
@@ -124,9 +176,8 @@ impl Splitter {
 
     /// The input ended (or failed): a last line without `\n` is a line too; then cut.
     pub fn finish(&mut self, out: &mut impl FnMut(Batch)) {
-        if !self.partial.is_empty() {
-            let line = std::mem::take(&mut self.partial);
-            self.push_line(&line, out);
+        if !self.partial.is_empty() || self.overlong.is_some() {
+            self.end_partial(out);
         }
         self.cut(out);
     }
@@ -152,6 +203,8 @@ pub struct ReadOptions {
     pub batch_size: usize,
     /// A partial batch is sent after this long without new input.
     pub linger: std::time::Duration,
+    /// A longer line is not processed: it gets an error record (see [`Splitter`]).
+    pub max_line_bytes: usize,
 }
 
 /// Reads `inputs` in order on two threads and sends their batches to `tx`: a raw reader
@@ -210,7 +263,11 @@ pub fn spawn_readers(
         .name("logenrich-batch".into())
         .spawn(move || {
             let mut current = 0usize;
-            let mut splitter = Splitter::new(opts.batch_size, sources.first().cloned().flatten());
+            let mut splitter = Splitter::new(
+                opts.batch_size,
+                opts.max_line_bytes,
+                sources.first().cloned().flatten(),
+            );
             let mut open = true;
             // A closed receiver means the run is over (e.g. the output was closed).
             let closed = std::cell::Cell::new(false);
@@ -222,7 +279,8 @@ pub fn spawn_readers(
             let switch = |index: usize, current: &mut usize, splitter: &mut Splitter| {
                 if index != *current {
                     *current = index;
-                    *splitter = Splitter::new(opts.batch_size, sources[index].clone());
+                    *splitter =
+                        Splitter::new(opts.batch_size, opts.max_line_bytes, sources[index].clone());
                 }
             };
             while open && !closed.get() {
@@ -263,7 +321,7 @@ mod tests {
 
     fn split(chunks: &[&[u8]], size: usize) -> Vec<Batch> {
         let mut out = Vec::new();
-        let mut s = Splitter::new(size, None);
+        let mut s = Splitter::new(size, 1 << 16, None);
         for c in chunks {
             s.push(c, &mut |b| out.push(b));
         }
@@ -295,7 +353,7 @@ mod tests {
     #[test]
     fn cut_sends_a_partial_batch_and_numbering_goes_on() {
         let mut out = Vec::new();
-        let mut s = Splitter::new(10, Some("x.log".into()));
+        let mut s = Splitter::new(10, 1 << 16, Some("x.log".into()));
         s.push(b"one\ntwo\nthr", &mut |b| out.push(b));
         assert!(out.is_empty());
         s.cut(&mut |b| out.push(b));
@@ -310,6 +368,32 @@ mod tests {
         );
         assert_eq!(out[1].source.as_deref(), Some("x.log"));
         assert_eq!(s.lines(), 3);
+    }
+
+    #[test]
+    fn an_overlong_line_is_a_batch_of_its_own_with_a_prefix() {
+        let mut out = Vec::new();
+        let mut s = Splitter::new(10, 4096, None);
+        s.push(b"a\nb\n", &mut |b| out.push(b));
+        let big = vec![b'x'; 100_000];
+        for chunk in big.chunks(7000) {
+            s.push(chunk, &mut |b| out.push(b));
+        }
+        s.push(b"\nc\n", &mut |b| out.push(b));
+        s.finish(&mut |b| out.push(b));
+        assert_eq!(out.len(), 3);
+        assert_eq!(lines(&out[0]), [&b"a"[..], b"b"]);
+        assert_eq!(out[1].oversized, Some(100_000));
+        assert_eq!((out[1].first_line, out[1].len()), (3, 1));
+        assert_eq!(out[1].data.len(), OVERSIZED_PREFIX);
+        assert_eq!((out[2].first_line, lines(&out[2])), (4, vec![&b"c"[..]]));
+        // A line of exactly the limit is an ordinary line.
+        let mut out = Vec::new();
+        let mut s = Splitter::new(10, 8, None);
+        s.push(b"12345678\n123456789", &mut |b| out.push(b));
+        s.finish(&mut |b| out.push(b));
+        assert_eq!(lines(&out[0]), [&b"12345678"[..]]);
+        assert_eq!(out[1].oversized, Some(9));
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub instances: usize,
     /// A partial batch is processed after this long without new input.
     pub linger: Duration,
+    /// Longer lines get an error record instead of being processed.
+    pub max_line_bytes: usize,
     /// After this many failed batches in a row, reading stops and the run fails.
     pub max_failed_batches: u64,
     /// Show a progress bar on stderr.
@@ -105,6 +107,7 @@ pub async fn run(
     let read = ReadOptions {
         batch_size: opts.batch_size,
         linger: opts.linger,
+        max_line_bytes: opts.max_line_bytes,
     };
     let batcher = spawn_readers(inputs, read, tx, err_tx, stop.clone())
         .context("cannot start the reader threads")?;
