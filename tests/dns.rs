@@ -73,7 +73,7 @@ async fn reverse_finds_v4_and_v6_names_in_input_order() {
 }
 
 #[tokio::test]
-async fn reverse_reports_timeout_servfail_and_refused_uncached() {
+async fn reverse_reports_timeout_servfail_and_refused_and_remembers_them_briefly() {
     let config = FixtureConfig::default().with_ptr(ip("192.0.2.1"), "ok.example.test");
     let (fixture, provider) = start(config).await;
     let handle = fixture.handle();
@@ -102,16 +102,38 @@ async fn reverse_reports_timeout_servfail_and_refused_uncached() {
     assert_eq!(out, expected);
     assert_eq!(provider.stats().failures, 3);
 
-    // Failures are not cached: the next batch asks again; the success is cached.
-    let servfails = fixture.queries_for(&reverse_name(ip("192.0.2.11")));
+    // Failures are remembered for `failure_ttl` (30 s): the next batch does not wait
+    // for a dead or refusing server again; the success is cached too.
+    let asked: Vec<u64> = ips
+        .iter()
+        .map(|&a| fixture.queries_for(&reverse_name(a)))
+        .collect();
     handle.clear_faults();
-    let out = provider.reverse(&ips).await;
-    assert_eq!(out[1], PtrOutcome::NotFound);
-    assert_eq!(
-        fixture.queries_for(&reverse_name(ip("192.0.2.11"))),
-        servfails + 1
+    let started = Instant::now();
+    let again = provider.reverse(&ips).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        started.elapsed()
     );
-    assert_eq!(fixture.queries_for(&reverse_name(ip("192.0.2.1"))), 1);
+    assert_eq!(again, expected);
+    let asked_again: Vec<u64> = ips
+        .iter()
+        .map(|&a| fixture.queries_for(&reverse_name(a)))
+        .collect();
+    assert_eq!(asked_again, asked, "nothing asked twice");
+
+    // With failures not remembered (failure_ttl 0), the next batch asks again.
+    let fresh = DnsProvider::new(&DnsSettings {
+        failure_ttl: Duration::ZERO,
+        ..settings(fixture.addr())
+    })
+    .expect("provider");
+    handle.servfail_name(&reverse_name(ip("192.0.2.11")));
+    let _ = fresh.reverse(&ips[1..2]).await;
+    handle.clear_faults();
+    let out = fresh.reverse(&ips[1..2]).await;
+    assert_eq!(out, [PtrOutcome::NotFound]);
 }
 
 #[tokio::test]

@@ -4,7 +4,10 @@
 //! `lru` crate). Every call takes `now`, so expiry is deterministic in tests. How long an
 //! outcome lives is decided by a [`TtlPolicy`] from the [`Lifetime`] the caller reports:
 //! answer TTLs are clamped to `[min_ttl, max_ttl]`, negative answers (NXDOMAIN, no records)
-//! get their own TTL, and transient failures (timeout, SERVFAIL) are never stored.
+//! get their own TTL, and failures (timeout, SERVFAIL, REFUSED) are kept only briefly
+//! (`failure_ttl`, default 30 s): long enough that a dead or refusing server costs one
+//! timeout per name rather than one per batch, short enough to recover soon. Aborted
+//! lookups are never stored.
 //!
 //! [`LookupCache`] adds in-flight deduplication on top: concurrent requests for the same key
 //! share one lookup, also across concurrent batches. The lookup runs on its own tokio task,
@@ -29,7 +32,10 @@ pub enum Lifetime {
     Positive(Duration),
     /// A negative answer (NXDOMAIN, no records), with the TTL from the zone's SOA if any.
     Negative(Option<Duration>),
-    /// A transient failure (timeout, SERVFAIL, ...): never cached.
+    /// A failure of the server or the network (timeout, SERVFAIL, REFUSED): cached for
+    /// `failure_ttl` only.
+    Failed,
+    /// Something that says nothing about the name (an aborted task): never cached.
     Transient,
 }
 
@@ -43,6 +49,8 @@ pub struct TtlPolicy {
     pub max_ttl: Duration,
     /// The TTL of negative answers without a SOA, and the cap of those with one.
     pub negative_ttl: Duration,
+    /// How long a failure is kept (0: never).
+    pub failure_ttl: Duration,
 }
 
 impl TtlPolicy {
@@ -55,6 +63,7 @@ impl TtlPolicy {
                 .min(self.negative_ttl)
                 .max(self.min_ttl.min(self.negative_ttl)),
             Lifetime::Negative(None) => self.negative_ttl,
+            Lifetime::Failed => self.failure_ttl,
             Lifetime::Transient => return None,
         };
         (!ttl.is_zero()).then_some(ttl)
@@ -271,6 +280,7 @@ mod tests {
             min_ttl: secs(60),
             max_ttl: secs(3600),
             negative_ttl: secs(300),
+            failure_ttl: secs(30),
         }
     }
 
@@ -329,12 +339,26 @@ mod tests {
     }
 
     #[test]
-    fn failures_are_not_cached() {
+    fn failures_are_kept_briefly_and_aborts_never() {
         let cache = TtlCache::new(8, policy());
         let t0 = Instant::now();
-        assert_eq!(cache.insert(1, "timeout", Lifetime::Transient, t0), None);
+        assert_eq!(cache.insert(1, "aborted", Lifetime::Transient, t0), None);
         assert_eq!(cache.get(&1, t0), None);
         assert!(cache.is_empty());
+        assert_eq!(
+            cache.insert(2, "timeout", Lifetime::Failed, t0),
+            Some(secs(30))
+        );
+        assert_eq!(cache.get(&2, t0 + secs(29)), Some("timeout"));
+        assert_eq!(cache.get(&2, t0 + secs(31)), None);
+        let never = TtlCache::new(
+            8,
+            TtlPolicy {
+                failure_ttl: Duration::ZERO,
+                ..policy()
+            },
+        );
+        assert_eq!(never.insert(3, "timeout", Lifetime::Failed, t0), None);
     }
 
     #[test]

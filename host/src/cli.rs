@@ -211,6 +211,9 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
     if let Some(s) = d.negative_ttl {
         dns.negative_ttl = Duration::from_secs(s);
     }
+    if let Some(s) = d.failure_ttl {
+        dns.failure_ttl = Duration::from_secs(in_range("dns.failure_ttl", s, 0..=3600)?);
+    }
     let ptr_on = !args.no_dns && d.enabled.unwrap_or(true);
 
     let mut dnsbl: Vec<Zone> = file

@@ -94,6 +94,8 @@ pub struct DnsSection {
     pub max_ttl: Option<u64>,
     /// Negative TTL, seconds.
     pub negative_ttl: Option<u64>,
+    /// Seconds a failed lookup is remembered.
+    pub failure_ttl: Option<u64>,
 }
 
 /// `[geoip]`.

@@ -47,6 +47,9 @@ pub struct DnsSettings {
     /// TTL of cached negative answers (NXDOMAIN, no records) without a SOA, and the
     /// ceiling of those with one.
     pub negative_ttl: Duration,
+    /// How long a failed lookup (timeout, SERVFAIL, REFUSED) is remembered, so a dead
+    /// server costs one timeout per name, not one per batch (0: never).
+    pub failure_ttl: Duration,
 }
 
 impl Default for DnsSettings {
@@ -60,6 +63,7 @@ impl Default for DnsSettings {
             min_ttl: Duration::from_secs(60),
             max_ttl: Duration::from_secs(86_400),
             negative_ttl: Duration::from_secs(300),
+            failure_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -189,6 +193,7 @@ impl DnsProvider {
             min_ttl: settings.min_ttl,
             max_ttl: settings.max_ttl,
             negative_ttl: settings.negative_ttl,
+            failure_ttl: settings.failure_ttl,
         };
         Ok(DnsProvider {
             inner: Arc::new(Inner {
@@ -387,7 +392,7 @@ async fn fetch_ptr(inner: Arc<Inner>, ip: IpAddr) -> (PtrOutcome, Lifetime) {
         }
         Err(error) => match classify(&error) {
             Negative::NotFound(ttl) => (PtrOutcome::NotFound, Lifetime::Negative(ttl)),
-            Negative::Failed(error) => (PtrOutcome::Failed(error), Lifetime::Transient),
+            Negative::Failed(error) => (PtrOutcome::Failed(error), Lifetime::Failed),
         },
     };
     count_failure(&inner, matches!(outcome.0, PtrOutcome::Failed(_)));
@@ -438,7 +443,7 @@ async fn fetch_dnsbl(inner: Arc<Inner>, (zone, ip): DnsblKey) -> (DnsblOutcome, 
         }
         Err(error) => match classify(&error) {
             Negative::NotFound(ttl) => (DnsblOutcome::NotListed, Lifetime::Negative(ttl)),
-            Negative::Failed(error) => (DnsblOutcome::Failed(error), Lifetime::Transient),
+            Negative::Failed(error) => (DnsblOutcome::Failed(error), Lifetime::Failed),
         },
     };
     count_failure(&inner, matches!(outcome.0, DnsblOutcome::Failed(_)));
