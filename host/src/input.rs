@@ -182,6 +182,11 @@ impl Splitter {
         self.cut(out);
     }
 
+    /// Whether complete lines wait for a cut.
+    pub fn has_pending(&self) -> bool {
+        !self.batch.is_empty()
+    }
+
     /// Lines handed out or waiting, i.e. the number of the next line minus one.
     pub fn lines(&self) -> u64 {
         self.next_line - 1
@@ -295,7 +300,14 @@ pub fn spawn_readers(
                     splitter.finish(&mut send);
                     return;
                 }
-                match chunk_rx.recv_timeout(opts.linger) {
+                // Wake at `linger` only when lines wait for a cut; otherwise now and then,
+                // to see a stop request (never a busy loop, even with a linger of 0).
+                let wait = if splitter.has_pending() {
+                    opts.linger
+                } else {
+                    std::time::Duration::from_millis(200)
+                };
+                match chunk_rx.recv_timeout(wait) {
                     Ok(Chunk::Data(index, bytes)) => {
                         switch(index, &mut current, &mut splitter);
                         splitter.push(&bytes, &mut send);
