@@ -68,18 +68,24 @@ struct Component {
 }
 
 impl Component {
+    /// The component as the CLI runs it (deadline on), or without interruption checks.
     fn new() -> anyhow::Result<Self> {
+        Self::with(true)
+    }
+
+    fn with(deadline: bool) -> anyhow::Result<Self> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("cannot start a tokio runtime")?;
-        let enricher = rt.block_on(
-            Enricher::builder()
-                .setting("reverse-dns", SettingValue::Flag(false))
-                .setting("geoip", SettingValue::Flag(false))
-                .instances(1)
-                .build(),
-        )?;
+        let mut builder = Enricher::builder()
+            .setting("reverse-dns", SettingValue::Flag(false))
+            .setting("geoip", SettingValue::Flag(false))
+            .instances(1);
+        if !deadline {
+            builder = builder.no_deadline();
+        }
+        let enricher = rt.block_on(builder.build())?;
         Ok(Component { rt, enricher })
     }
 
@@ -108,13 +114,23 @@ impl Component {
 pub fn measure(report: &mut Report, lines: &[String], rounds: usize) -> anyhow::Result<()> {
     let native = Native::new()?;
     let mut component = Component::new()?;
+    let mut unchecked = Component::with(false)?;
     let all = batches(lines);
     // One untimed pass each: page in the corpus, grow the instance's memory.
     let warm = &all[..all.len().min(8)];
     native.run(warm);
     component.run(warm)?;
-    let (c, n) = alternate(rounds, || component.run(&all), || Ok(native.run(&all)))?;
-    let (c, n) = (median(&c), median(&n));
+    unchecked.run(warm)?;
+    let mut u = Vec::new();
+    let (c, n) = alternate(
+        rounds,
+        || {
+            u.push(unchecked.run(&all)?);
+            component.run(&all)
+        },
+        || Ok(native.run(&all)),
+    )?;
+    let (c, n, u) = (median(&c), median(&n), median(&u));
     let label = crate::report::count(lines.len() as u64);
     report.push(Row::new(
         format!("parse + tag + encode, component vs native ({label} lines, 1 core)"),
@@ -126,6 +142,17 @@ pub fn measure(report: &mut Report, lines: &[String], rounds: usize) -> anyhow::
         ),
         "≥ 0.8×",
         c / n >= 0.8,
+    ));
+    report.push(Row::info(
+        format!(
+            "parse + tag + encode, component without the deadline's checks ({label} lines, 1 core)"
+        ),
+        format!(
+            "{} lines/s: {:.2}× native; the deadline's epoch checks cost {:.0} %",
+            rate(u),
+            u / n,
+            100.0 * (1.0 - c / u)
+        ),
     ));
     report.push(Row::new(
         format!("parse + tag + encode, component, one core ({label} lines)"),

@@ -87,7 +87,8 @@ pub struct Args {
     /// length and first bytes [default: 65536].
     #[arg(long, value_name = "BYTES")]
     max_line_bytes: Option<usize>,
-    /// Seconds of guest time one call into the component may take [default: 10].
+    /// Seconds of guest time one call into the component may take; 0: no limit (faster,
+    /// for trusted components only) [default: 10].
     #[arg(long, value_name = "SECONDS")]
     deadline: Option<f64>,
     /// MiB of memory one component instance may use [default: 512].
@@ -164,7 +165,7 @@ struct Plan {
     batch_size: usize,
     instances: usize,
     linger: Duration,
-    deadline: Duration,
+    deadline: Option<Duration>,
     memory_mib: usize,
     max_line_bytes: usize,
     max_failed_batches: u64,
@@ -259,7 +260,10 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
         args.linger.or(file.linger_ms).unwrap_or(50),
         0..=60_000,
     )?;
-    let deadline = config::seconds("deadline", args.deadline.or(file.deadline).unwrap_or(10.0))?;
+    let deadline = match args.deadline.or(file.deadline).unwrap_or(10.0) {
+        0.0 => None,
+        secs => Some(config::seconds("deadline", secs)?),
+    };
     let memory_mib = in_range(
         "max_memory",
         args.max_memory.or(file.max_memory_mib).unwrap_or(512),
@@ -481,10 +485,13 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
     }
     let instances = plan.instances;
     let settings = settings(&args, &plan).map_err(usage)?;
+    builder = match plan.deadline {
+        Some(limit) => builder.deadline(limit),
+        None => builder.no_deadline(),
+    };
     let enricher = builder
         .settings(settings)
         .instances(instances)
-        .deadline(plan.deadline)
         .memory_limit(plan.memory_mib << 20)
         .build()
         .await

@@ -306,7 +306,15 @@ impl EnricherBuilder {
     /// Limits the guest time of each call into the component (default
     /// [`DEFAULT_DEADLINE`]); a call past it fails (its batch gets failure records).
     pub fn deadline(mut self, limit: Duration) -> Self {
-        self.limits.deadline = limit;
+        self.limits.deadline = Some(limit);
+        self
+    }
+
+    /// No time limit on calls into the component: it is compiled without interruption
+    /// checks, which makes it faster (bench/README.md) but lets a looping component hang
+    /// its batch. For trusted components only.
+    pub fn no_deadline(mut self) -> Self {
+        self.limits.deadline = None;
         self
     }
 
@@ -406,7 +414,7 @@ impl Enricher {
             instances: 8,
             cache_dir: None,
             limits: Limits {
-                deadline: DEFAULT_DEADLINE,
+                deadline: Some(DEFAULT_DEADLINE),
                 memory: DEFAULT_MEMORY_LIMIT,
             },
         }

@@ -255,7 +255,7 @@ mod tests {
                 ..Providers::default()
             }),
             super::super::Limits {
-                deadline: std::time::Duration::from_secs(1),
+                deadline: Some(std::time::Duration::from_secs(1)),
                 memory: 1 << 20,
             },
         )

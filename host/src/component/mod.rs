@@ -37,8 +37,9 @@ pub const EMBEDDED: &[u8] = include_bytes!(env!("LOGENRICH_GUEST_WASM"));
 /// What one instance may use.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
-    /// Guest time per call (time spent in our imports, e.g. DNS, does not count).
-    pub deadline: Duration,
+    /// Guest time per call (time spent in our imports, e.g. DNS, does not count); `None`
+    /// compiles the component without interruption checks and sets no limit.
+    pub deadline: Option<Duration>,
     /// Linear memory per instance, in bytes.
     pub memory: usize,
 }
@@ -61,7 +62,7 @@ pub(crate) struct HostState {
     table: ResourceTable,
     providers: Arc<Providers>,
     limits: StoreLimits,
-    deadline: Duration,
+    deadline: Option<Duration>,
     pub(crate) clock: CallClock,
 }
 
@@ -197,8 +198,9 @@ impl Runtime {
     ) -> Result<Self, String> {
         let mut config = wasmtime::Config::new();
         config.wasm_component_model(true);
-        // Cheap interruption (a counter check at loop heads and calls) for the deadline.
-        config.epoch_interruption(true);
+        // Interruption for the deadline: a counter check at loop heads and function
+        // entries in the compiled component (it costs guest speed; see bench/README.md).
+        config.epoch_interruption(limits.deadline.is_some());
         // For profiling the guest with `perf`: LOGENRICH_PERFMAP=1 writes /tmp/perf-PID.map.
         if std::env::var_os("LOGENRICH_PERFMAP").is_some_and(|v| v == "1") {
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
@@ -227,7 +229,10 @@ impl Runtime {
         let pre = bindings::EnricherPre::new(instance_pre).map_err(|e| {
             format!("{name} does not fit the logenrich:filter/enricher@0.2 world: {e:#}")
         })?;
-        let ticker = start_ticker(&engine);
+        let ticker = match limits.deadline {
+            Some(_) => start_ticker(&engine),
+            None => Arc::new(AtomicBool::new(true)),
+        };
         Ok(Self {
             engine,
             pre,
@@ -264,19 +269,20 @@ impl Runtime {
             ),
         );
         store.limiter(|s| &mut s.limits);
-        store.epoch_deadline_callback(|ctx| {
-            let s = ctx.data();
-            let guest = s.clock.started.elapsed().saturating_sub(s.clock.in_host);
-            if guest > s.deadline {
-                Err(wasmtime::Error::msg(format!(
-                    "the component ran longer than its limit of {:?} (guest time)",
-                    s.deadline
-                )))
-            } else {
-                // Let other batches' tasks run between slices of a long call.
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
+        if let Some(deadline) = self.limits.deadline {
+            store.epoch_deadline_callback(move |ctx| {
+                let s = ctx.data();
+                let guest = s.clock.started.elapsed().saturating_sub(s.clock.in_host);
+                if guest > deadline {
+                    Err(wasmtime::Error::msg(format!(
+                        "the component ran longer than its limit of {deadline:?} (guest time)"
+                    )))
+                } else {
+                    // Let other batches' tasks run between slices of a long call.
+                    Ok(UpdateDeadline::Yield(1))
+                }
+            });
+        }
         let mut inst = Instance {
             store,
             bindings: None,
@@ -302,7 +308,9 @@ impl Instance {
             started: Instant::now(),
             in_host: Duration::ZERO,
         };
-        self.store.set_epoch_deadline(1);
+        if self.store.data().deadline.is_some() {
+            self.store.set_epoch_deadline(1);
+        }
     }
 
     /// The bindings, taken out for a call (put back by [`Instance::done`]), with the clock
