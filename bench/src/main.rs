@@ -10,6 +10,7 @@ mod ctx;
 mod data;
 mod dnsbench;
 mod e2e;
+mod limits;
 mod node;
 mod parse_tag;
 mod peers;
@@ -49,6 +50,8 @@ enum Group {
     E2e,
     /// Start-up with an empty and a warm compile cache.
     Startup,
+    /// Robustness: a dead nameserver, a huge newline-free line.
+    Limits,
 }
 
 /// Benchmarks logenrich against its bars, baselines and peers; prints a Markdown table.
@@ -159,6 +162,10 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if wanted(Group::Startup) {
         let r = startup::startup_figures(&ctx, &mut report);
         record(&mut report, "start-up", r);
+    }
+    if wanted(Group::Limits) {
+        let r = limits::limits_figures(&ctx, &mut report);
+        record(&mut report, "limits", r);
     }
 
     let header = header(&ctx, started.elapsed().as_secs_f64());
