@@ -18,7 +18,6 @@
 //! per line ([`Processed::failure`] says why) and the instance is replaced.
 
 use std::collections::HashSet;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -28,6 +27,7 @@ use futures::{Stream, StreamExt};
 
 use crate::component::{self, Instance, Limits, Providers, Runtime};
 use crate::lookup::{Dnsbl, GeoLookup, ReverseDns};
+pub use crate::types::{Batch, BatchStats, CallCounts, Processed, Setting, SettingValue};
 
 /// Why an [`Enricher`] could not be built or could not make an instance.
 #[derive(Debug, thiserror::Error)]
@@ -58,28 +58,6 @@ pub enum Error {
     Instance(String),
 }
 
-/// A setting's value, as the WIT `setting-value`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SettingValue {
-    /// On or off.
-    Flag(bool),
-    /// One word or name.
-    Text(String),
-    /// A list of words or names.
-    Texts(Vec<String>),
-    /// Key → value pairs, in order.
-    Table(Vec<(String, String)>),
-}
-
-/// A named setting (see the WIT `setting` for the names a 0.2 component knows).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
-    /// The name, e.g. `format`.
-    pub name: String,
-    /// The value.
-    pub value: SettingValue,
-}
-
 fn to_wit(s: &Setting) -> component::Setting {
     component::Setting {
         name: s.name.clone(),
@@ -102,115 +80,6 @@ fn from_wit(s: component::Setting) -> Setting {
             component::SettingValue::Table(v) => SettingValue::Table(v),
         },
     }
-}
-
-/// A run of consecutive lines of one input, as one buffer plus line ends.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Batch {
-    /// The 1-based number of the first line in its input.
-    pub first_line: u64,
-    /// The input's name, written as `file` in every record when set.
-    pub source: Option<String>,
-    /// The lines back to back, without newlines (any bytes; invalid UTF-8 is flagged).
-    pub data: Vec<u8>,
-    /// The end offset of each line in `data`.
-    pub ends: Vec<u32>,
-    /// Set when this batch is one line that was longer than the reader's limit: its
-    /// length in bytes (`data` holds only its first bytes). It is not given to the
-    /// component; its record is an error that says so.
-    pub oversized: Option<u64>,
-}
-
-impl Batch {
-    /// An empty batch whose first line will be number `first_line`.
-    pub fn new(first_line: u64) -> Self {
-        Self {
-            first_line,
-            ..Self::default()
-        }
-    }
-
-    /// A batch of `lines` (without their newlines).
-    pub fn from_lines<L: AsRef<[u8]>>(first_line: u64, lines: impl IntoIterator<Item = L>) -> Self {
-        let mut batch = Self::new(first_line);
-        for line in lines {
-            batch.push_line(line.as_ref());
-        }
-        batch
-    }
-
-    /// Appends a line (without its newline).
-    ///
-    /// # Panics
-    /// When the batch would exceed 4 GiB, which its `u32` offsets cannot address.
-    pub fn push_line(&mut self, line: &[u8]) {
-        self.data.extend_from_slice(line);
-        let end = u32::try_from(self.data.len()).expect("a batch holds at most 4 GiB");
-        self.ends.push(end);
-    }
-
-    /// The number of lines.
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// No lines.
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    /// The bytes of line `i` (0-based within the batch).
-    pub fn line(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        let end = (self.ends[i] as usize).clamp(start, self.data.len());
-        &self.data[start.min(end)..end]
-    }
-}
-
-/// What a batch held, from the component.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BatchStats {
-    /// Lines that parsed.
-    pub parsed: u64,
-    /// Lines that did not parse (or, after a trap, every line).
-    pub errors: u64,
-    /// Lines that were not valid UTF-8.
-    pub invalid_utf8: u64,
-    /// The distinct clients of the batch, each enriched once.
-    pub clients: Vec<IpAddr>,
-}
-
-/// A processed batch.
-#[derive(Debug, Clone, Default)]
-pub struct Processed {
-    /// The batch as it was given (for a caller that tracks positions).
-    pub batch: Batch,
-    /// One JSON record per line, each ending in `\n`: the canonical encoding.
-    pub jsonl: Vec<u8>,
-    /// Counts and clients.
-    pub stats: BatchStats,
-    /// Why the component failed this batch, when it did: `jsonl` then holds one failure
-    /// record per line and the instance was discarded.
-    pub failure: Option<String>,
-}
-
-/// Import call counts so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CallCounts {
-    /// `dns.reverse` calls.
-    pub dns_calls: u64,
-    /// Addresses passed to `dns.reverse`.
-    pub dns_addresses: u64,
-    /// `dnsbl.lookup` calls.
-    pub dnsbl_calls: u64,
-    /// Addresses passed to `dnsbl.lookup`.
-    pub dnsbl_addresses: u64,
-    /// `geoip.lookup` calls.
-    pub geoip_calls: u64,
-    /// Addresses passed to `geoip.lookup`.
-    pub geoip_addresses: u64,
-    /// `dnsbl.lookup` calls refused: the zone was not configured.
-    pub refused_zones: u64,
 }
 
 /// Where the component comes from.

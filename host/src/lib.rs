@@ -18,6 +18,7 @@ pub mod lookup;
 mod output;
 pub mod runner;
 pub mod testpoint;
+mod types;
 
 pub use enricher::{
     Batch, BatchStats, CallCounts, Enricher, EnricherBuilder, Error, Processed, Setting,
