@@ -21,7 +21,8 @@ pub mod testpoint;
 mod types;
 
 pub use enricher::{
-    Batch, BatchStats, CallCounts, Enricher, EnricherBuilder, Error, Processed, Setting,
-    SettingValue, default_cache_dir, embedded_component, write_component,
+    Batch, BatchStats, CallCounts, DEFAULT_DEADLINE, DEFAULT_MEMORY_LIMIT, Enricher,
+    EnricherBuilder, Error, Processed, Setting, SettingValue, default_cache_dir,
+    embedded_component, write_component,
 };
 pub use lookup::{Dnsbl, DnsblOutcome, GeoLookup, GeoRecord, LookupError, PtrOutcome, ReverseDns};
