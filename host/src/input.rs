@@ -267,13 +267,7 @@ pub fn spawn_readers(
     std::thread::Builder::new()
         .name("logenrich-batch".into())
         .spawn(move || {
-            let mut current = 0usize;
-            let mut splitter = Splitter::new(
-                opts.batch_size,
-                opts.max_line_bytes,
-                sources.first().cloned().flatten(),
-            );
-            let mut open = true;
+            let mut batcher = Batcher::new(opts, sources);
             // A closed receiver means the run is over (e.g. the output was closed).
             let closed = std::cell::Cell::new(false);
             let mut send = |b: Batch| {
@@ -281,49 +275,82 @@ pub fn spawn_readers(
                     closed.set(true);
                 }
             };
-            let switch = |index: usize, current: &mut usize, splitter: &mut Splitter| {
-                if index != *current {
-                    *current = index;
-                    *splitter =
-                        Splitter::new(opts.batch_size, opts.max_line_bytes, sources[index].clone());
-                }
-            };
-            while open && !closed.get() {
+            while !closed.get() {
                 if stop.load(Ordering::Relaxed) {
                     // Take what was already read, then end.
                     while let Ok(chunk) = chunk_rx.try_recv() {
-                        if let Chunk::Data(index, bytes) = chunk {
-                            switch(index, &mut current, &mut splitter);
-                            splitter.push(&bytes, &mut send);
-                        }
+                        batcher.take(chunk, &mut send, &errors);
                     }
-                    splitter.finish(&mut send);
+                    batcher.splitter.finish(&mut send);
                     return;
                 }
                 // Wake at `linger` only when lines wait for a cut; otherwise now and then,
                 // to see a stop request (never a busy loop, even with a linger of 0).
-                let wait = if splitter.has_pending() {
+                let wait = if batcher.splitter.has_pending() {
                     opts.linger
                 } else {
                     std::time::Duration::from_millis(200)
                 };
                 match chunk_rx.recv_timeout(wait) {
-                    Ok(Chunk::Data(index, bytes)) => {
-                        switch(index, &mut current, &mut splitter);
-                        splitter.push(&bytes, &mut send);
-                    }
-                    Ok(Chunk::End(index, error)) => {
-                        switch(index, &mut current, &mut splitter);
-                        splitter.finish(&mut send);
-                        if let Some(e) = error {
-                            let _ = errors.send(e);
-                        }
-                    }
-                    Err(RecvTimeoutError::Timeout) => splitter.cut(&mut send),
-                    Err(RecvTimeoutError::Disconnected) => open = false,
+                    Ok(chunk) => batcher.take(chunk, &mut send, &errors),
+                    Err(RecvTimeoutError::Timeout) => batcher.splitter.cut(&mut send),
+                    Err(RecvTimeoutError::Disconnected) => return,
                 }
             }
         })
+}
+
+/// The batcher thread's state: the splitter of the input being read.
+struct Batcher {
+    opts: ReadOptions,
+    sources: Vec<Option<String>>,
+    current: usize,
+    splitter: Splitter,
+}
+
+impl Batcher {
+    fn new(opts: ReadOptions, sources: Vec<Option<String>>) -> Self {
+        let first = sources.first().cloned().flatten();
+        Self {
+            splitter: Splitter::new(opts.batch_size, opts.max_line_bytes, first),
+            opts,
+            sources,
+            current: 0,
+        }
+    }
+
+    /// Takes one chunk from the raw reader.
+    fn take(
+        &mut self,
+        chunk: Chunk,
+        send: &mut impl FnMut(Batch),
+        errors: &tokio::sync::mpsc::UnboundedSender<String>,
+    ) {
+        match chunk {
+            Chunk::Data(index, bytes) => {
+                self.switch(index, send);
+                self.splitter.push(&bytes, send);
+            }
+            Chunk::End(index, error) => {
+                self.switch(index, send);
+                self.splitter.finish(send);
+                if let Some(e) = error {
+                    let _ = errors.send(e);
+                }
+            }
+        }
+    }
+
+    /// Moves to input `index`, finishing the previous one first (its last lines are never
+    /// dropped, whatever the order chunks are taken in).
+    fn switch(&mut self, index: usize, send: &mut impl FnMut(Batch)) {
+        if index != self.current {
+            self.splitter.finish(send);
+            self.current = index;
+            let source = self.sources.get(index).cloned().flatten();
+            self.splitter = Splitter::new(self.opts.batch_size, self.opts.max_line_bytes, source);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -406,6 +433,38 @@ mod tests {
         s.finish(&mut |b| out.push(b));
         assert_eq!(lines(&out[0]), [&b"12345678"[..]]);
         assert_eq!(out[1].oversized, Some(9));
+    }
+
+    #[test]
+    fn moving_to_the_next_input_finishes_the_previous_one() {
+        let opts = ReadOptions {
+            batch_size: 10,
+            linger: std::time::Duration::from_millis(50),
+            max_line_bytes: 1 << 16,
+        };
+        let mut b = Batcher::new(opts, vec![Some("a.log".into()), Some("b.log".into())]);
+        let (errors, _keep) = tokio::sync::mpsc::unbounded_channel();
+        let mut out = Vec::new();
+        // Input 0 without its `End` (as the stop drain may see it), then input 1.
+        b.take(
+            Chunk::Data(0, b"one\ntwo".to_vec()),
+            &mut |x| out.push(x),
+            &errors,
+        );
+        b.take(
+            Chunk::Data(1, b"three\n".to_vec()),
+            &mut |x| out.push(x),
+            &errors,
+        );
+        b.splitter.finish(&mut |x| out.push(x));
+        assert_eq!(out.len(), 2);
+        assert_eq!(lines(&out[0]), [&b"one"[..], b"two"]);
+        assert_eq!(out[0].source.as_deref(), Some("a.log"));
+        assert_eq!(
+            (out[1].first_line, lines(&out[1])),
+            (1, vec![&b"three"[..]])
+        );
+        assert_eq!(out[1].source.as_deref(), Some("b.log"));
     }
 
     #[test]

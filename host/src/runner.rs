@@ -67,6 +67,16 @@ pub struct Summary {
     pub elapsed: Duration,
 }
 
+/// `Ok(true)` when the write failed because the output was closed (e.g. `| head`), which
+/// ends the run quietly; other errors are errors.
+fn output_closed(written: std::io::Result<()>) -> anyhow::Result<bool> {
+    match written {
+        Ok(()) => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(true),
+        Err(e) => Err(e).context("cannot write output"),
+    }
+}
+
 fn progress_bar() -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new_spinner();
     let style =
@@ -125,24 +135,18 @@ pub async fn run(
         let next = match results.next().now_or_never() {
             Some(next) => next,
             None => {
-                if let Err(e) = out.flush() {
-                    if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        summary.output_closed = true;
-                        break;
-                    }
-                    return Err(e).context("cannot write output");
+                if output_closed(out.flush())? {
+                    summary.output_closed = true;
+                    break;
                 }
                 results.next().await
             }
         };
         let Some(done) = next else { break };
         let done = done?;
-        if let Err(e) = out.write_all(&done.jsonl) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                summary.output_closed = true;
-                break;
-            }
-            return Err(e).context("cannot write output");
+        if output_closed(out.write_all(&done.jsonl))? {
+            summary.output_closed = true;
+            break;
         }
         summary.lines += done.batch.len() as u64;
         summary.parsed += done.stats.parsed;
@@ -165,9 +169,8 @@ pub async fn run(
             bar.inc(done.batch.len() as u64);
         }
     }
-    match out.flush() {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => summary.output_closed = true,
-        other => other.context("cannot write output")?,
+    if output_closed(out.flush())? {
+        summary.output_closed = true;
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
