@@ -348,7 +348,7 @@ impl Enricher {
         };
         let failure = match result {
             Ok(out) => {
-                let records = out.jsonl.iter().filter(|&&b| b == b'\n').count();
+                let records = memchr::memchr_iter(b'\n', &out.jsonl).count();
                 if records == batch.len() && out.jsonl.last().is_none_or(|&b| b == b'\n') {
                     self.give_back(inst);
                     let s = out.stats;
