@@ -72,3 +72,20 @@ pub fn line(ip: &str, ua: &str) -> String {
         r#"{ip} - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 612 "-" "{ua}" "-" 443 www.example.org"#
     )
 }
+
+/// A third-party program a test runs (nginx, nsd, chromium), from `PATH` or the `sbin`
+/// directories Debian installs daemons in. Missing, it fails the test under CI (`.ci/run`
+/// installs it, and `CI` is set there) and skips it elsewhere, saying so on stderr, so
+/// README's test command passes on a machine without these packages.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::env::split_paths(&path).chain(["/usr/sbin", "/sbin"].map(PathBuf::from));
+    let found = dirs.map(|d| d.join(name)).find(|p| p.is_file());
+    if found.is_none() {
+        if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+            panic!("{name} is not installed (.ci/run installs it)");
+        }
+        eprintln!("skipped: {name} is not installed (apt-get install the package to run this test)");
+    }
+    found
+}
