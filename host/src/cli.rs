@@ -1,20 +1,21 @@
 //! Arguments (clap), their merge with the config file, and the run with its summary.
 
-use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context as _, anyhow};
+use anyhow::{Context as _, anyhow, bail};
 use clap::{Parser, ValueEnum};
 
 use logenrich::config::{self, FileConfig};
 use logenrich::dns::{DnsProvider, DnsSettings};
 use logenrich::geoip::{self, GeoIp};
-use logenrich::input::Input;
+use logenrich::checkpoint::{self, Checkpoint};
+use logenrich::input::follow::FollowOptions;
+use logenrich::input::{Input, Sources};
 use logenrich::runner::{self, RunOptions};
 use logenrich::{Enricher, Setting, SettingValue};
 
@@ -98,6 +99,22 @@ pub struct Args {
     /// [default: 5].
     #[arg(long, value_name = "N")]
     max_failed_batches: Option<u64>,
+    /// Follow the files by name as they grow, like `tail -F`: rotation by rename or
+    /// copytruncate, names that appear later, glob patterns (quoted, e.g.
+    /// '/var/log/nginx/*access.log') that pick up new files. Runs until SIGINT/SIGTERM.
+    #[arg(short = 'F', long)]
+    follow: bool,
+    /// With --follow: read the files present at the start from their start, not their end.
+    #[arg(long, requires = "follow")]
+    from_start: bool,
+    /// With --follow: milliseconds between looks at the files [default: 25].
+    #[arg(long, value_name = "MS", requires = "follow")]
+    poll: Option<u64>,
+    /// Keep how far each input file was read and its records written in FILE; a run with
+    /// the same FILE resumes after the last written record (none lost, none repeated),
+    /// also after a rotation. With -o, the output is appended to. Files only, not stdin.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
     /// DNS lookups in flight at most [default: 512].
     #[arg(long, value_name = "N")]
     concurrency: Option<usize>,
@@ -399,6 +416,56 @@ async fn stop_on_signals(stop: Arc<AtomicBool>, quiet: bool) {
     }
 }
 
+/// What to read (inputs in order, or files followed), and the checkpoint to resume from.
+fn sources(args: &Args) -> anyhow::Result<(Sources, Option<Checkpoint>)> {
+    let checkpoint = match &args.checkpoint {
+        Some(path) => Some(Checkpoint::load(path)?),
+        None => None,
+    };
+    if args.follow {
+        if args.files.is_empty() || args.files.iter().any(|f| f == Path::new("-")) {
+            bail!("--follow needs file names or glob patterns (it cannot follow stdin)");
+        }
+        let mut patterns = Vec::new();
+        for file in &args.files {
+            let text = file
+                .to_str()
+                .ok_or_else(|| anyhow!("--follow: {} is not UTF-8", file.display()))?;
+            let pattern = glob::Pattern::new(text)
+                .map_err(|e| anyhow!("--follow: bad pattern {text:?}: {e}"))?;
+            if let Some(out) = &args.output
+                && (pattern.matches_path(out)
+                    || pattern.matches_path(&checkpoint::absolute(out)))
+            {
+                bail!(
+                    "the output file {} matches the followed pattern {text:?}: its records would be read back",
+                    out.display()
+                );
+            }
+            patterns.push(text.to_owned());
+        }
+        let poll = in_range("poll", args.poll.unwrap_or(25), 1..=60_000)?;
+        let follow = FollowOptions {
+            patterns,
+            from_start: args.from_start,
+            poll: Duration::from_millis(poll),
+        };
+        return Ok((Sources::Follow(follow), checkpoint));
+    }
+    let inputs: Vec<Input> = if args.files.is_empty() {
+        vec![Input::Stdin]
+    } else {
+        args.files.iter().map(|f| Input::from_arg(f)).collect()
+    };
+    if checkpoint.is_some() && inputs.contains(&Input::Stdin) {
+        bail!("--checkpoint needs file inputs: stdin cannot be resumed");
+    }
+    if let Some(path) = &args.output {
+        refuse_output_among_inputs(path, &inputs)?;
+    }
+    Ok((Sources::Inputs(inputs), checkpoint))
+}
+
 /// Refuses an output file that is one of the inputs: creating it would truncate the
 /// input before it is read.
 fn refuse_output_among_inputs(output: &std::path::Path, inputs: &[Input]) -> anyhow::Result<()> {
@@ -440,6 +507,7 @@ pub fn main(args: Args) -> Result<ExitCode, Failure> {
 
 async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
     let quiet = args.quiet;
+    let (sources, checkpoint) = sources(&args).map_err(usage)?;
     let mut builder = Enricher::builder();
     let dns = match &plan.dns {
         Some(settings) => Some(DnsProvider::new(settings).map_err(usage)?),
@@ -505,21 +573,19 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
         }
     }
 
-    let inputs: Vec<Input> = if args.files.is_empty() {
-        vec![Input::Stdin]
-    } else {
-        args.files.iter().map(|f| Input::from_arg(f)).collect()
-    };
-    if let Some(path) = &args.output {
-        refuse_output_among_inputs(path, &inputs).map_err(usage)?;
-    }
     let mut out: Box<dyn Write + Send> = match &args.output {
-        Some(path) => Box::new(BufWriter::with_capacity(
-            1 << 20,
-            File::create(path)
+        Some(path) => {
+            // Resuming from a checkpoint appends to the records already written.
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .append(checkpoint.is_some())
+                .truncate(checkpoint.is_none())
+                .open(path)
                 .with_context(|| format!("cannot create output file {}", path.display()))
-                .map_err(usage)?,
-        )),
+                .map_err(usage)?;
+            Box::new(BufWriter::with_capacity(1 << 20, file))
+        }
         None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
     };
     let opts = RunOptions {
@@ -529,10 +595,11 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
         max_failed_batches: plan.max_failed_batches,
         max_line_bytes: plan.max_line_bytes,
         progress: !args.no_progress && !quiet && std::io::stderr().is_terminal(),
+        checkpoint,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let signals = tokio::spawn(stop_on_signals(stop.clone(), quiet));
-    let summary = runner::run(enricher.clone(), inputs, &mut *out, &opts, stop)
+    let summary = runner::run(enricher.clone(), sources, &mut *out, opts, stop)
         .await
         .map_err(runtime)?;
     signals.abort();

@@ -8,6 +8,7 @@
 //! (hickory, cached) and [`geoip::GeoIp`] (maxminddb). See `examples/embed.rs`.
 
 pub mod cache;
+pub mod checkpoint;
 mod component;
 pub mod config;
 pub mod dns;

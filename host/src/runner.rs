@@ -19,7 +19,8 @@ use anyhow::Context as _;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::input::{Input, ReadOptions, spawn_readers};
+use crate::checkpoint::Checkpoint;
+use crate::input::{Mark, ReadOptions, ReaderOutputs, Sources, spawn_readers};
 use crate::{Batch, Enricher};
 
 /// How to run.
@@ -37,6 +38,8 @@ pub struct RunOptions {
     pub max_failed_batches: u64,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Resume from and save progress to this checkpoint.
+    pub checkpoint: Option<Checkpoint>,
 }
 
 /// What a run did.
@@ -93,34 +96,97 @@ fn progress_bar() -> indicatif::ProgressBar {
     bar
 }
 
-/// Runs the enricher over `inputs`, writing JSON Lines to `out`, until the inputs end or
+/// The checkpoint as the run goes: positions are recorded as records are written and
+/// saved after the output is flushed.
+struct Progress {
+    checkpoint: Checkpoint,
+    marks: std::sync::mpsc::Receiver<Mark>,
+    /// Recorded but not saved yet.
+    dirty: bool,
+    last_save: Instant,
+}
+
+/// While records flow, the checkpoint is saved (after a flush) at least this often; it
+/// is also saved whenever the pipeline goes idle and at the end.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
+
+impl Progress {
+    /// The records of the next batch were written: record where it ends, and the ends of
+    /// inputs before it.
+    fn written(&mut self) {
+        while let Ok(mark) = self.marks.try_recv() {
+            match mark {
+                Mark::Batch(key, position) => {
+                    self.checkpoint.record(&key, position);
+                    self.dirty = true;
+                    return;
+                }
+                Mark::Ended { key, forget } => self.ended(&key, forget),
+            }
+        }
+    }
+
+    fn ended(&mut self, key: &crate::checkpoint::InputKey, forget: bool) {
+        if let (true, Some(identity)) = (forget, key.identity) {
+            self.checkpoint.forget(identity);
+            self.dirty = true;
+        }
+    }
+
+    /// Everything read was written: the ends of inputs after the last batch count too.
+    fn drain_ends(&mut self) {
+        while let Ok(mark) = self.marks.try_recv() {
+            match mark {
+                Mark::Batch(..) => break,
+                Mark::Ended { key, forget } => self.ended(&key, forget),
+            }
+        }
+    }
+
+    /// The output was just flushed: save what was recorded.
+    fn flushed(&mut self) -> anyhow::Result<()> {
+        if self.dirty {
+            self.checkpoint.save()?;
+            self.dirty = false;
+            self.last_save = Instant::now();
+        }
+        Ok(())
+    }
+}
+
+/// Runs the enricher over `sources`, writing JSON Lines to `out`, until the inputs end or
 /// `stop` is set.
 pub async fn run(
     enricher: Arc<Enricher>,
-    inputs: Vec<Input>,
+    sources: Sources,
     out: &mut (dyn Write + Send),
-    opts: &RunOptions,
+    opts: RunOptions,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let instances = opts.instances.max(1);
-    let several = inputs.len() > 1;
-    let inputs: Vec<(Input, Option<String>)> = inputs
-        .into_iter()
-        .map(|i| {
-            let name = several.then(|| i.name());
-            (i, name)
-        })
-        .collect();
     let (tx, mut rx) = mpsc::channel::<Batch>(instances);
     let (err_tx, mut err_rx) = mpsc::unbounded_channel::<String>();
+    let (marks_tx, marks_rx) = std::sync::mpsc::channel::<Mark>();
     let read = ReadOptions {
         batch_size: opts.batch_size,
         linger: opts.linger,
         max_line_bytes: opts.max_line_bytes,
     };
-    let batcher = spawn_readers(inputs, read, tx, err_tx, stop.clone())
+    let outputs = ReaderOutputs {
+        batches: tx,
+        marks: marks_tx,
+        errors: err_tx,
+    };
+    let start_at = opts.checkpoint.clone().map(Arc::new);
+    let batcher = spawn_readers(sources, start_at, read, outputs, stop.clone())
         .context("cannot start the reader threads")?;
+    let mut ckpt = opts.checkpoint.clone().map(|checkpoint| Progress {
+        checkpoint,
+        marks: marks_rx,
+        dirty: false,
+        last_save: Instant::now(),
+    });
     let mut failed_in_a_row = 0u64;
 
     let progress = opts.progress.then(progress_bar);
@@ -139,6 +205,9 @@ pub async fn run(
                     summary.output_closed = true;
                     break;
                 }
+                if let Some(p) = &mut ckpt {
+                    p.flushed()?;
+                }
                 results.next().await
             }
         };
@@ -147,6 +216,16 @@ pub async fn run(
         if output_closed(out.write_all(&done.jsonl))? {
             summary.output_closed = true;
             break;
+        }
+        if let Some(p) = &mut ckpt {
+            p.written();
+            if p.last_save.elapsed() >= SAVE_EVERY {
+                if output_closed(out.flush())? {
+                    summary.output_closed = true;
+                    break;
+                }
+                p.flushed()?;
+            }
         }
         summary.lines += done.batch.len() as u64;
         summary.parsed += done.stats.parsed;
@@ -171,6 +250,13 @@ pub async fn run(
     }
     if output_closed(out.flush())? {
         summary.output_closed = true;
+    }
+    if let Some(p) = &mut ckpt {
+        // After a closed output, only what was flushed before counts (recorded already).
+        if !summary.output_closed {
+            p.drain_ends();
+            p.flushed()?;
+        }
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
