@@ -4,6 +4,7 @@
 mod cli;
 mod component;
 mod dns;
+mod follow;
 mod geoip;
 mod sandbox;
 mod stream;

@@ -93,6 +93,9 @@ fn open_at(mut file: File, offset: u64) -> io::Result<Box<dyn BufRead + Send>> {
     }
 }
 
+/// Chunks the raw reader may read ahead of the batcher.
+const CHUNKS_QUEUED: usize = 4;
+
 /// What the raw reader sends the batcher.
 #[derive(Debug)]
 enum Chunk {
@@ -174,7 +177,7 @@ pub fn spawn_readers(
     outputs: ReaderOutputs,
     stop: Arc<AtomicBool>,
 ) -> io::Result<std::thread::JoinHandle<()>> {
-    let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(4);
+    let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(CHUNKS_QUEUED);
     let reader_stop = stop.clone();
     std::thread::Builder::new()
         .name("logenrich-read".into())
@@ -352,8 +355,8 @@ fn batch_loop(
     let mut batcher = Batcher::new(opts, outputs);
     while !batcher.closed {
         if stop.load(Ordering::Relaxed) {
-            // Take what was already read, then end.
-            while let Ok(chunk) = chunks.try_recv() {
+            // Take what was already read (not what the reader goes on reading), then end.
+            for chunk in chunks.try_iter().take(CHUNKS_QUEUED + 1) {
                 batcher.take(chunk);
             }
             batcher.stop();

@@ -1,0 +1,288 @@
+//! `--follow` and `--checkpoint`: files followed through rotation (rename + create,
+//! copytruncate), glob patterns that pick up new files, and restarts that resume after the
+//! last written record with no line lost or repeated.
+
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::util::{logenrich, records, stderr};
+
+/// A honeypot line whose target names it: `/r/{n}`.
+fn req(n: usize) -> String {
+    format!(
+        "192.0.2.{} - - [19/Jul/2022:13:23:20 +0200] \"GET /r/{n} HTTP/1.1\" 200 612 \"-\" \"curl/8\" \"-\"\n",
+        n % 250 + 1
+    )
+}
+
+fn append(path: &Path, from: usize, to: usize) {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    let text: String = (from..to).map(req).collect();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+/// The `n` of a record's `/r/{n}` target.
+fn n_of(record: &Value) -> usize {
+    let target = record["target"].as_str().unwrap_or_else(|| panic!("{record}"));
+    target.trim_start_matches("/r/").parse().unwrap()
+}
+
+/// Starts `logenrich -q --no-dns --no-geoip ARGS` with stdout piped to a line channel.
+fn start(args: &[&str]) -> (Child, mpsc::Receiver<Value>) {
+    let mut child = logenrich()
+        .args(["--no-dns", "--no-geoip", "-q"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("logenrich starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines() {
+            let Ok(l) = l else { return };
+            let v: Value = serde_json::from_str(&l).unwrap_or_else(|e| panic!("{l}: {e}"));
+            if tx.send(v).is_err() {
+                return;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// Waits for `count` records (at most 10 s) and returns their `n`s.
+fn take(rx: &mpsc::Receiver<Value>, count: usize) -> Vec<usize> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut got = Vec::new();
+    while got.len() < count {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(v) => got.push(n_of(&v)),
+            Err(_) => panic!("{} of {count} records before the deadline: {got:?}", got.len()),
+        }
+    }
+    got
+}
+
+/// Nothing more arrives within `wait`.
+fn quiet(rx: &mpsc::Receiver<Value>, wait: Duration) {
+    if let Ok(v) = rx.recv_timeout(wait) {
+        panic!("unexpected record {v}");
+    }
+}
+
+fn sigterm(child: &Child) {
+    let pid = child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The follow thread has opened its files (it reads from the end, so lines written
+/// before it looked would be skipped): a first line is the handshake.
+fn handshake(path: &Path, rx: &mpsc::Receiver<Value>) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        append(path, 0, 1);
+        if rx.recv_timeout(Duration::from_millis(200)).is_ok() {
+            // Drain duplicates of the handshake line.
+            while rx.recv_timeout(Duration::from_millis(100)).is_ok() {}
+            return;
+        }
+        assert!(Instant::now() < deadline, "logenrich never followed {path:?}");
+    }
+}
+
+#[test]
+fn follow_reads_new_lines_through_rename_and_copytruncate_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    append(&log, 1000, 1005); // already there: skipped (read from the end)
+    let (child, rx) = start(&["--follow", log.to_str().unwrap()]);
+    handshake(&log, &rx);
+
+    append(&log, 1, 4);
+    assert_eq!(take(&rx, 3), [1, 2, 3]);
+
+    // Rename + create: the server's last write to the old file still counts.
+    let rotated = dir.path().join("access.log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    append(&rotated, 4, 5);
+    append(&log, 5, 7);
+    let mut got = take(&rx, 3);
+    got.sort_unstable();
+    assert_eq!(got, [4, 5, 6]);
+
+    // copytruncate: the file shrinks and starts over.
+    std::thread::sleep(Duration::from_millis(100));
+    std::fs::write(&log, "").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    append(&log, 7, 9);
+    assert_eq!(take(&rx, 2), [7, 8]);
+    quiet(&rx, Duration::from_millis(300));
+
+    sigterm(&child);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn follow_picks_up_files_matching_a_glob_and_names_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a-access.log");
+    append(&a, 1, 3);
+    let pattern = dir.path().join("*access.log");
+    let (child, rx) = start(&["--follow", "--from-start", pattern.to_str().unwrap()]);
+    let mut got = take(&rx, 2);
+    // A file that appears later is read from its start.
+    let b = dir.path().join("b-access.log");
+    append(&b, 3, 5);
+    got.extend(take(&rx, 2));
+    // Not matching the pattern: not read.
+    append(&dir.path().join("error.log"), 9, 10);
+    quiet(&rx, Duration::from_millis(1200));
+    got.sort_unstable();
+    assert_eq!(got, [1, 2, 3, 4]);
+    sigterm(&child);
+    assert!(child.wait_with_output().unwrap().status.success());
+}
+
+/// Runs over `log` with a checkpoint, appending to `out`.
+fn run_with_checkpoint(log: &Path, ckpt: &Path, out: &Path) -> std::process::Output {
+    logenrich()
+        .args(["--no-dns", "--no-geoip", "-q", "--checkpoint"])
+        .arg(ckpt)
+        .arg("-o")
+        .arg(out)
+        .arg(log)
+        .output()
+        .unwrap()
+}
+
+/// The `(line, n)` of every record in `out`.
+fn written(out: &Path) -> Vec<(u64, usize)> {
+    records(&std::fs::read(out).unwrap())
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), n_of(r)))
+        .collect()
+}
+
+#[test]
+fn a_checkpoint_resumes_a_grown_file_and_a_rotated_one_without_gap_or_repeat() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, ckpt, out) = (
+        dir.path().join("access.log"),
+        dir.path().join("ckpt.json"),
+        dir.path().join("out.jsonl"),
+    );
+    append(&log, 0, 10);
+    assert!(run_with_checkpoint(&log, &ckpt, &out).status.success());
+    append(&log, 10, 15);
+    assert!(run_with_checkpoint(&log, &ckpt, &out).status.success());
+    // Rotated since: the rest of the old file, then the new one from its start.
+    append(&log, 15, 17);
+    std::fs::rename(&log, dir.path().join("access.log.1")).unwrap();
+    append(&log, 17, 20);
+    let third = run_with_checkpoint(&log, &ckpt, &out);
+    assert!(third.status.success(), "{}", stderr(&third));
+    let got = written(&out);
+    let ns: Vec<usize> = got.iter().map(|&(_, n)| n).collect();
+    assert_eq!(ns, (0..20).collect::<Vec<_>>());
+    // Line numbers go on in each file.
+    let lines: Vec<u64> = got.iter().map(|&(l, _)| l).collect();
+    assert_eq!(&lines[..17], (1..=17).collect::<Vec<u64>>());
+    assert_eq!(&lines[17..], [1, 2, 3]);
+    // Nothing new: nothing written.
+    assert!(run_with_checkpoint(&log, &ckpt, &out).status.success());
+    assert_eq!(written(&out).len(), 20);
+}
+
+#[test]
+fn sigterm_then_restart_from_the_checkpoint_loses_and_repeats_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, ckpt, out) = (
+        dir.path().join("access.log"),
+        dir.path().join("ckpt.json"),
+        dir.path().join("out.jsonl"),
+    );
+    let total = 400_000;
+    append(&log, 0, total);
+    let mut child = logenrich()
+        .args(["--no-dns", "--no-geoip", "-q", "--batch-size", "512"])
+        .arg("--checkpoint")
+        .arg(&ckpt)
+        .arg("-o")
+        .arg(&out)
+        .arg(&log)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop it once some records are out, well before the end.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0) < 2_000_000 {
+        assert!(Instant::now() < deadline, "no output");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    sigterm(&child);
+    let first = child.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let part = written(&out).len();
+    assert!(part < total, "the run ended before the signal ({part} records)");
+    let second = run_with_checkpoint(&log, &ckpt, &out);
+    assert!(second.status.success(), "{}", stderr(&second));
+    let got = written(&out);
+    eprintln!("{part} records before SIGTERM, {} after the restart", got.len() - part);
+    let ns: Vec<usize> = got.iter().map(|&(_, n)| n).collect();
+    assert!(ns == (0..total).collect::<Vec<_>>(), "gap or repeat at the restart");
+    let lines: Vec<u64> = got.iter().map(|&(l, _)| l).collect();
+    assert!(lines == (1..=total as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn checkpoint_and_follow_refuse_what_they_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("c.json");
+    let cases: [&[&str]; 3] = [
+        &["--checkpoint", ckpt.to_str().unwrap(), "-"],
+        &["--follow"],
+        &["--follow", "-"],
+    ];
+    for args in cases {
+        let out = logenrich().args(args).stdin(Stdio::null()).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+    // An output a followed pattern matches would be read back.
+    let pattern = dir.path().join("*.log");
+    let out = logenrich()
+        .args(["--follow", pattern.to_str().unwrap(), "-o"])
+        .arg(dir.path().join("enriched.log"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("would be read back"), "{}", stderr(&out));
+    // Not a checkpoint: exit 2 naming it.
+    std::fs::write(&ckpt, "hello").unwrap();
+    let log = dir.path().join("a.log");
+    append(&log, 0, 1);
+    let out = logenrich()
+        .arg("--checkpoint")
+        .arg(&ckpt)
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not a logenrich checkpoint"));
+}
