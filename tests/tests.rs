@@ -6,6 +6,7 @@ mod component;
 mod dns;
 mod follow;
 mod geoip;
+mod nginx;
 mod sandbox;
 mod stream;
 mod util;
