@@ -11,6 +11,7 @@ mod data;
 mod dnsbench;
 mod e2e;
 mod limits;
+mod live;
 mod node;
 mod parse_tag;
 mod peers;
@@ -52,6 +53,8 @@ enum Group {
     Startup,
     /// Robustness: a dead nameserver, a huge newline-free line.
     Limits,
+    /// Issue 8's live-pipeline figures: trickle latency, checkpoint cost, SIGTERM + resume.
+    Live,
 }
 
 /// Benchmarks logenrich against its bars, baselines and peers; prints a Markdown table.
@@ -162,6 +165,10 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if wanted(Group::Startup) {
         let r = startup::startup_figures(&ctx, &mut report);
         record(&mut report, "start-up", r);
+    }
+    if wanted(Group::Live) {
+        let r = live::live_figures(&ctx, &mut report);
+        record(&mut report, "live pipeline", r);
     }
     if wanted(Group::Limits) {
         let r = limits::limits_figures(&ctx, &mut report);
