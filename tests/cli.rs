@@ -353,9 +353,11 @@ async fn dns_dnsbl_and_geoip_end_to_end() {
             "PTR of {addr}"
         );
     }
+    // Its tries: the first send and the retransmits on the RTT timer (interval doubled
+    // each time from at least 10 ms) within the 0.3 s timeout.
     let dropped = fixture.queries_for(&reverse_name(ip("198.51.100.9")));
     assert!(
-        (1..=2).contains(&dropped),
+        (1..=8).contains(&dropped),
         "{dropped} queries for the dropped name"
     );
     assert_eq!(fixture.queries_for("1.100.51.198.bl.test"), 0);

@@ -231,7 +231,10 @@ async fn concurrent_batches_share_lookups_in_flight() {
             queries_sent: 50,
             cache_hits: 0,
             inflight_joins: 50,
-            failures: 0
+            failures: 0,
+            retransmits: 0,
+            tcp_queries: 0,
+            unreachable: false
         }
     );
 }

@@ -7,6 +7,7 @@ mod dns;
 mod follow;
 mod geoip;
 mod nginx;
+mod realdns;
 mod sandbox;
 mod stream;
 mod util;

@@ -624,13 +624,20 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
             let s = dns.stats();
             let asked = s.cache_hits + s.inflight_joins + s.queries_sent;
             eprintln!(
-                "logenrich: dns: {} queries sent, {} cache hits ({:.1}%), {} joined in flight, {} failed",
+                "logenrich: dns: {} queries sent ({} over TCP, {} retransmits), {} cache hits ({:.1}%), {} joined in flight, {} failed",
                 s.queries_sent,
+                s.tcp_queries,
+                s.retransmits,
                 s.cache_hits,
                 100.0 * s.cache_hits as f64 / (asked.max(1)) as f64,
                 s.inflight_joins,
                 s.failures,
             );
+            if s.unreachable {
+                eprintln!(
+                    "logenrich: dns: the nameserver was unreachable (refused, or silent for a whole --timeout) during the run; its lookups failed at once until it answered again"
+                );
+            }
         }
         let c = enricher.call_counts();
         eprintln!(

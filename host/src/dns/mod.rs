@@ -1,11 +1,26 @@
-//! The host's DNS provider: batched reverse (PTR) and DNSBL lookups over hickory-resolver.
+//! The host's DNS provider: batched reverse (PTR) and DNSBL lookups.
 //!
 //! [`DnsProvider`] answers a whole batch at once: it deduplicates the addresses, serves what
 //! it can from its own TTL cache ([`crate::cache`]), joins lookups already in flight (from
 //! concurrent batches too) and sends the rest concurrently, at most
-//! [`DnsSettings::concurrency`] at a time. hickory's own cache is disabled so that every
-//! reuse is counted here. Outcomes are the types of [`crate::lookup`]; expected failures
-//! (not found, timeout, SERVFAIL) are values, never errors.
+//! [`DnsSettings::concurrency`] at a time. Outcomes are the types of [`crate::lookup`];
+//! expected failures (not found, timeout, SERVFAIL, an unreachable server) are values,
+//! never errors.
+//!
+//! The queries themselves go out through [`client`]: hickory-proto encodes and decodes the
+//! messages, our own small UDP and TCP exchanges carry them ([`udp`], [`tcp`]), and
+//! [`server`] keeps per nameserver an RTT estimate (retransmit timer), a circuit breaker
+//! and a TCP preference. hickory-resolver only reads `/etc/resolv.conf`.
+//!
+//! Why not hickory-resolver's exchange (0.26.3): against Debian's NSD with its default
+//! response rate limiting, a burst of DNSBL queries gets part of its answers truncated
+//! (the RRL "slip"); hickory retries those over one TCP connection whose send queue is a
+//! `futures` channel of 32 slots (`hickory-net` `xfer/mod.rs`, `DEFAULT_STREAM_BUFFER_SIZE`)
+//! filled with `try_send` (`BufDnsStreamHandle::send`, called from
+//! `DnsMultiplexer::send_message`), so every query beyond the slots failed at once with
+//! "mpsc::SendError send failed because channel is full", although `max_active_requests`
+//! allowed hundreds. Its UDP sockets are unconnected (a refused port waits out the
+//! timeout) and its retransmit interval has a floor of 333 ms.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -15,16 +30,21 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use futures::future::{BoxFuture, join_all};
-use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::{Name, RData, Record};
-use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::{DnsError, NetError};
+use hickory_proto::rr::Name;
+use hickory_resolver::net::NetError;
 use tokio::sync::Semaphore;
 
 use crate::cache::{Cached, Lifetime, LookupCache, SharedLookup, TtlPolicy};
 use crate::lookup::{Dnsbl, DnsblOutcome, LookupError, PtrOutcome, ReverseDns};
+
+mod answer;
+mod client;
+mod server;
+mod tcp;
+mod udp;
+mod wire;
+
+use client::Client;
 
 /// How to build a [`DnsProvider`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,12 +95,12 @@ pub enum DnsSetupError {
     /// nameserver.
     #[error("cannot read the system DNS configuration: {0}")]
     SystemConfig(#[source] NetError),
+    /// The system configuration names no nameserver.
+    #[error("the system DNS configuration (/etc/resolv.conf) names no nameserver")]
+    NoNameserver,
     /// A setting is out of range; the message names it.
     #[error("invalid DNS setting: {0}")]
     InvalidSetting(&'static str),
-    /// hickory-resolver refused the configuration.
-    #[error("cannot build the DNS resolver: {0}")]
-    Resolver(#[source] NetError),
 }
 
 /// Counters of a [`DnsProvider`] since it was built.
@@ -92,8 +112,16 @@ pub struct DnsStats {
     pub cache_hits: u64,
     /// Lookups that joined an identical lookup already in flight.
     pub inflight_joins: u64,
-    /// Lookups that ended in a failure (timeout, SERVFAIL, ...).
+    /// Lookups that ended in a failure (timeout, SERVFAIL, unreachable server, ...).
     pub failures: u64,
+    /// UDP queries sent again because no answer came within the retransmit interval.
+    pub retransmits: u64,
+    /// Queries asked over TCP (after a truncated UDP answer, or while a server answers
+    /// UDP truncated).
+    pub tcp_queries: u64,
+    /// Whether a nameserver was judged unreachable (refused, or silent for a whole
+    /// timeout) at some point: lookups then failed at once until a probe got through.
+    pub unreachable: bool,
 }
 
 /// The RFC 5782 §2 query name of `ip` in `zone`, without trailing dot: IPv4 octets reversed
@@ -124,18 +152,17 @@ type DnsblKey = (Arc<str>, IpAddr);
 
 /// The state shared by the clones of a provider and its lookup tasks.
 struct Inner {
-    resolver: TokioResolver,
+    client: Client,
     permits: Arc<Semaphore>,
     ptr: Arc<LookupCache<IpAddr, PtrOutcome>>,
     dnsbl: Arc<LookupCache<DnsblKey, DnsblOutcome>>,
-    queries_sent: AtomicU64,
     cache_hits: AtomicU64,
     inflight_joins: AtomicU64,
     failures: AtomicU64,
 }
 
 /// Batched, cached, deduplicated reverse-DNS and DNSBL lookups. Cheap to clone (clones share
-/// the resolver, caches and counters). Lookups must run inside a tokio runtime.
+/// the nameservers' state, caches and counters). Lookups must run inside a tokio runtime.
 #[derive(Clone)]
 pub struct DnsProvider {
     inner: Arc<Inner>,
@@ -150,7 +177,7 @@ impl std::fmt::Debug for DnsProvider {
 }
 
 impl DnsProvider {
-    /// Builds the resolver (reading `/etc/resolv.conf` when no nameserver is given).
+    /// Builds the provider (reading `/etc/resolv.conf` when no nameserver is given).
     pub fn new(settings: &DnsSettings) -> Result<DnsProvider, DnsSetupError> {
         if settings.timeout.is_zero() {
             return Err(DnsSetupError::InvalidSetting("timeout must be above zero"));
@@ -168,27 +195,12 @@ impl DnsProvider {
                 "min_ttl must not exceed max_ttl",
             ));
         }
-        let mut builder = if settings.nameservers.is_empty() {
-            TokioResolver::builder_tokio().map_err(DnsSetupError::SystemConfig)?
+        let nameservers = if settings.nameservers.is_empty() {
+            system_nameservers()?
         } else {
-            let servers = settings.nameservers.iter().map(|addr| {
-                let mut udp = ConnectionConfig::udp();
-                udp.port = addr.port();
-                let mut tcp = ConnectionConfig::tcp();
-                tcp.port = addr.port();
-                NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
-            });
-            let config = ResolverConfig::from_parts(None, Vec::new(), servers.collect());
-            TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+            settings.nameservers.clone()
         };
-        let options = builder.options_mut();
-        options.timeout = settings.timeout;
-        options.attempts = settings.attempts - 1; // hickory counts retries
-        options.cache_size = 0; // ours counts hits; hickory's would hide them
-        options.use_hosts_file = ResolveHosts::Never;
-        options.try_tcp_on_error = true;
-        options.max_active_requests = settings.concurrency.max(32); // per TCP connection
-        let resolver = builder.build().map_err(DnsSetupError::Resolver)?;
+        let client = Client::new(&nameservers, settings.timeout, settings.attempts);
         let policy = TtlPolicy {
             min_ttl: settings.min_ttl,
             max_ttl: settings.max_ttl,
@@ -197,11 +209,10 @@ impl DnsProvider {
         };
         Ok(DnsProvider {
             inner: Arc::new(Inner {
-                resolver,
+                client,
                 permits: Arc::new(Semaphore::new(settings.concurrency)),
                 ptr: LookupCache::new(settings.cache_size, policy),
                 dnsbl: LookupCache::new(settings.cache_size, policy),
-                queries_sent: AtomicU64::new(0),
                 cache_hits: AtomicU64::new(0),
                 inflight_joins: AtomicU64::new(0),
                 failures: AtomicU64::new(0),
@@ -248,11 +259,15 @@ impl DnsProvider {
     /// The counters so far.
     pub fn stats(&self) -> DnsStats {
         let inner = &self.inner;
+        let counters = &inner.client.counters;
         DnsStats {
-            queries_sent: inner.queries_sent.load(Ordering::Relaxed),
+            queries_sent: counters.queries.load(Ordering::Relaxed),
             cache_hits: inner.cache_hits.load(Ordering::Relaxed),
             inflight_joins: inner.inflight_joins.load(Ordering::Relaxed),
             failures: inner.failures.load(Ordering::Relaxed),
+            retransmits: counters.retransmits.load(Ordering::Relaxed),
+            tcp_queries: counters.tcp_queries.load(Ordering::Relaxed),
+            unreachable: inner.client.was_unreachable(),
         }
     }
 }
@@ -269,6 +284,24 @@ impl Dnsbl for DnsProvider {
     async fn dnsbl(&self, zone: &str, ips: &[IpAddr]) -> Vec<DnsblOutcome> {
         DnsProvider::dnsbl(self, zone, ips).await
     }
+}
+
+/// The nameservers of `/etc/resolv.conf` (hickory-resolver reads it), each at its port.
+fn system_nameservers() -> Result<Vec<SocketAddr>, DnsSetupError> {
+    let (config, _) =
+        hickory_resolver::system_conf::read_system_conf().map_err(DnsSetupError::SystemConfig)?;
+    let mut addrs: Vec<SocketAddr> = Vec::new();
+    for ns in config.name_servers() {
+        let port = ns.connections.first().map_or(53, |c| c.port);
+        let addr = SocketAddr::new(ns.ip, port);
+        if !addrs.contains(&addr) {
+            addrs.push(addr);
+        }
+    }
+    if addrs.is_empty() {
+        return Err(DnsSetupError::NoNameserver);
+    }
+    Ok(addrs)
 }
 
 fn aborted() -> LookupError {
@@ -326,44 +359,6 @@ where
         .collect()
 }
 
-/// How a failed hickory lookup counts: a negative answer (with the SOA's negative TTL if
-/// any) or a failure.
-enum Negative {
-    NotFound(Option<Duration>),
-    Failed(LookupError),
-}
-
-fn classify(error: &NetError) -> Negative {
-    match error {
-        NetError::Dns(DnsError::NoRecordsFound(no_records)) => match no_records.response_code {
-            ResponseCode::ServFail => Negative::Failed(LookupError::ServerFailure),
-            ResponseCode::Refused => Negative::Failed(LookupError::Refused),
-            _ => Negative::NotFound(
-                no_records
-                    .negative_ttl
-                    .map(|s| Duration::from_secs(s.into())),
-            ),
-        },
-        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => {
-            Negative::Failed(LookupError::ServerFailure)
-        }
-        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => {
-            Negative::Failed(LookupError::Refused)
-        }
-        NetError::Timeout => Negative::Failed(LookupError::Timeout),
-        NetError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-            Negative::Failed(LookupError::Timeout)
-        }
-        other => Negative::Failed(LookupError::Other(other.to_string())),
-    }
-}
-
-/// The smallest TTL of `records`, as a [`Lifetime::Positive`].
-fn positive<'a>(records: impl Iterator<Item = &'a Record>) -> Lifetime {
-    let ttl = records.map(|r| r.ttl).min().unwrap_or(0);
-    Lifetime::Positive(Duration::from_secs(ttl.into()))
-}
-
 fn count_failure(inner: &Inner, failed: bool) {
     if failed {
         inner.failures.fetch_add(1, Ordering::Relaxed);
@@ -374,27 +369,7 @@ async fn fetch_ptr(inner: Arc<Inner>, ip: IpAddr) -> (PtrOutcome, Lifetime) {
     let Ok(_permit) = Arc::clone(&inner.permits).acquire_owned().await else {
         return (PtrOutcome::Failed(aborted()), Lifetime::Transient);
     };
-    inner.queries_sent.fetch_add(1, Ordering::Relaxed);
-    let outcome = match inner.resolver.reverse_lookup(ip).await {
-        Ok(lookup) => {
-            let ptrs: Vec<&Record> = lookup
-                .answers()
-                .iter()
-                .filter(|r| matches!(r.data, RData::PTR(_)))
-                .collect();
-            match ptrs.first().map(|r| &r.data) {
-                Some(RData::PTR(name)) => {
-                    let name = name.0.to_ascii().trim_end_matches('.').to_owned();
-                    (PtrOutcome::Found(name), positive(ptrs.into_iter()))
-                }
-                _ => (PtrOutcome::NotFound, Lifetime::Negative(None)),
-            }
-        }
-        Err(error) => match classify(&error) {
-            Negative::NotFound(ttl) => (PtrOutcome::NotFound, Lifetime::Negative(ttl)),
-            Negative::Failed(error) => (PtrOutcome::Failed(error), Lifetime::Failed),
-        },
-    };
+    let outcome = answer::ptr(&inner.client, ip).await;
     count_failure(&inner, matches!(outcome.0, PtrOutcome::Failed(_)));
     outcome
 }
@@ -410,57 +385,9 @@ async fn fetch_dnsbl(inner: Arc<Inner>, (zone, ip): DnsblKey) -> (DnsblOutcome, 
     let Ok(_permit) = Arc::clone(&inner.permits).acquire_owned().await else {
         return (DnsblOutcome::Failed(aborted()), Lifetime::Transient);
     };
-    inner.queries_sent.fetch_add(1, Ordering::Relaxed);
-    let outcome = match inner.resolver.ipv4_lookup(name.clone()).await {
-        Ok(lookup) => {
-            let records: Vec<&Record> = lookup
-                .answers()
-                .iter()
-                .filter(|r| matches!(r.data, RData::A(_)))
-                .collect();
-            let answers = records
-                .iter()
-                .filter_map(|r| match &r.data {
-                    RData::A(a) => Some(a.0),
-                    _ => None,
-                })
-                .collect::<Vec<_>>();
-            if answers.is_empty() {
-                (DnsblOutcome::NotListed, Lifetime::Negative(None))
-            } else {
-                inner.queries_sent.fetch_add(1, Ordering::Relaxed);
-                let reason = inner
-                    .resolver
-                    .txt_lookup(name)
-                    .await
-                    .ok()
-                    .and_then(|txt| txt_text(txt.answers()));
-                (
-                    DnsblOutcome::Listed { answers, reason },
-                    positive(records.into_iter()),
-                )
-            }
-        }
-        Err(error) => match classify(&error) {
-            Negative::NotFound(ttl) => (DnsblOutcome::NotListed, Lifetime::Negative(ttl)),
-            Negative::Failed(error) => (DnsblOutcome::Failed(error), Lifetime::Failed),
-        },
-    };
-    count_failure(&inner, matches!(outcome.0, DnsblOutcome::Failed(_)));
-    outcome
-}
-
-/// The text of TXT records: each record's strings concatenated (as bytes, then decoded as
-/// UTF-8, lossily), records joined by `"; "`.
-fn txt_text(records: &[Record]) -> Option<String> {
-    let texts: Vec<String> = records
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::TXT(txt) => Some(String::from_utf8_lossy(&txt.txt_data.concat()).into_owned()),
-            _ => None,
-        })
-        .collect();
-    (!texts.is_empty()).then(|| texts.join("; "))
+    let (outcome, lifetime) = answer::dnsbl(&inner.client, name).await;
+    count_failure(&inner, matches!(outcome, DnsblOutcome::Failed(_)));
+    (outcome, lifetime)
 }
 
 #[cfg(test)]
@@ -490,28 +417,6 @@ mod tests {
             dnsbl_query_name(ip("2001:db8:1:2:3:4:567:89ab"), "ugly.example"),
             "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ugly.example"
         );
-    }
-
-    #[test]
-    fn classifies_errors() {
-        let servfail = NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail));
-        assert!(matches!(
-            classify(&servfail),
-            Negative::Failed(LookupError::ServerFailure)
-        ));
-        let refused = NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused));
-        assert!(matches!(
-            classify(&refused),
-            Negative::Failed(LookupError::Refused)
-        ));
-        assert!(matches!(
-            classify(&NetError::Timeout),
-            Negative::Failed(LookupError::Timeout)
-        ));
-        assert!(matches!(
-            classify(&NetError::Busy),
-            Negative::Failed(LookupError::Other(_))
-        ));
     }
 
     #[test]

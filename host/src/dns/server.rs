@@ -1,0 +1,290 @@
+//! What the provider knows about one nameserver: its round-trip time (for the retransmit
+//! timer), whether it is reachable (a circuit breaker), and whether to ask it over TCP for
+//! a while (it answers UDP truncated, e.g. when its response rate limiting slips).
+//!
+//! The breaker: a server that refuses (ICMP port unreachable on the connected UDP socket)
+//! is *down* at once. One that stays silent for a whole timeout (no response of any kind
+//! since the query was sent) is *suspect*: a background probe with a neutral question
+//! (the root's SOA; any response, even REFUSED, proves the server alive) decides, so a
+//! server that only drops some names is not taken for dead; if the probe times out too,
+//! the server is down. While down, lookups fail at once, as a value, instead of each
+//! waiting out its timeout; a probe asks again after a back-off (1 s, doubling up to
+//! 30 s), and any answer brings the server back *up*.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::tcp::TcpPool;
+
+/// The lowest retransmit interval: a loopback server answers in well under a millisecond
+/// when idle, but a burst of hundreds of queries queues for a few.
+pub(super) const RTO_FLOOR: Duration = Duration::from_millis(10);
+/// The retransmit interval before any round trip was measured.
+const RTO_INITIAL: Duration = Duration::from_millis(200);
+/// First delay before a down server is probed again; doubled per failed probe.
+const PROBE_FIRST: Duration = Duration::from_secs(1);
+/// Longest delay between probes of a down server.
+const PROBE_MAX: Duration = Duration::from_secs(30);
+/// How long a server that answered UDP truncated is asked over TCP first.
+const PREFER_TCP_FOR: Duration = Duration::from_secs(10);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Smoothed round-trip time and its variation (RFC 6298 §2).
+#[derive(Debug, Clone, Copy, Default)]
+struct Rtt {
+    /// `(srtt, rttvar)` once measured.
+    estimate: Option<(Duration, Duration)>,
+}
+
+impl Rtt {
+    fn sample(&mut self, r: Duration) {
+        self.estimate = Some(match self.estimate {
+            None => (r, r / 2),
+            Some((srtt, rttvar)) => {
+                let diff = srtt.abs_diff(r);
+                (srtt * 7 / 8 + r / 8, rttvar * 3 / 4 + diff / 4)
+            }
+        });
+    }
+
+    /// `srtt + 4 × rttvar`, at least [`RTO_FLOOR`], at most `cap`.
+    fn rto(&self, cap: Duration) -> Duration {
+        let rto = match self.estimate {
+            None => RTO_INITIAL,
+            Some((srtt, rttvar)) => srtt + 4 * rttvar,
+        };
+        rto.clamp(RTO_FLOOR, cap.max(RTO_FLOOR))
+    }
+}
+
+/// The breaker's state.
+#[derive(Debug, Clone, Copy)]
+enum Health {
+    Up,
+    /// Silent for a timeout; a probe is deciding.
+    Suspect,
+    Down {
+        /// When the next probe may be sent.
+        next_probe: Instant,
+        /// The delay after the next failed probe.
+        backoff: Duration,
+        /// Whether a probe is in flight.
+        probing: bool,
+    },
+}
+
+/// What the breaker lets a lookup do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Admit {
+    /// Send the query.
+    Go,
+    /// Fail at once; `probe` says this caller should start the background probe.
+    Reject {
+        /// Whether to start a probe now.
+        probe: bool,
+    },
+}
+
+/// The breaker's state right after a server is judged down.
+fn down(now: Instant) -> Health {
+    Health::Down {
+        next_probe: now + PROBE_FIRST,
+        backoff: PROBE_FIRST,
+        probing: false,
+    }
+}
+
+/// One nameserver and what is known about it.
+pub(super) struct Server {
+    /// Where it listens (UDP and TCP).
+    pub(super) addr: SocketAddr,
+    /// Its TCP connections.
+    pub(super) tcp: TcpPool,
+    rtt: Mutex<Rtt>,
+    health: Mutex<Health>,
+    /// Whether it was ever judged down.
+    was_down: AtomicBool,
+    /// Nanoseconds from `epoch` to the last response of any kind.
+    last_response: AtomicU64,
+    /// Nanoseconds from `epoch` until which TCP is preferred (0: not).
+    prefer_tcp_until: AtomicU64,
+    epoch: Instant,
+}
+
+impl Server {
+    pub(super) fn new(addr: SocketAddr) -> Server {
+        Server {
+            addr,
+            tcp: TcpPool::new(addr),
+            rtt: Mutex::default(),
+            health: Mutex::new(Health::Up),
+            was_down: AtomicBool::new(false),
+            last_response: AtomicU64::new(0),
+            prefer_tcp_until: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn nanos(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// The retransmit interval now, at most `cap`.
+    pub(super) fn rto(&self, cap: Duration) -> Duration {
+        lock(&self.rtt).rto(cap)
+    }
+
+    /// A response arrived; `rtt` is its round trip when the query was sent once (Karn).
+    pub(super) fn answered(&self, rtt: Option<Duration>) {
+        let now = Instant::now();
+        self.last_response
+            .fetch_max(self.nanos(now), Ordering::Relaxed);
+        if let Some(rtt) = rtt {
+            lock(&self.rtt).sample(rtt);
+        }
+        *lock(&self.health) = Health::Up;
+    }
+
+    /// A UDP answer came back truncated: prefer TCP for a while.
+    pub(super) fn truncated(&self) {
+        let until = self.nanos(Instant::now() + PREFER_TCP_FOR);
+        self.prefer_tcp_until.fetch_max(until, Ordering::Relaxed);
+    }
+
+    /// Whether queries go over TCP first now.
+    pub(super) fn prefers_tcp(&self) -> bool {
+        self.prefer_tcp_until.load(Ordering::Relaxed) > self.nanos(Instant::now())
+    }
+
+    /// The server refused (ICMP port unreachable): down at once.
+    pub(super) fn refused(&self) {
+        let mut health = lock(&self.health);
+        if !matches!(*health, Health::Down { .. }) {
+            *health = down(Instant::now());
+            self.was_down.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// A query sent at `sent` got no response within its timeout. If nothing at all came
+    /// back from the server since then, it becomes suspect and the caller must start a
+    /// probe (returns true).
+    pub(super) fn timed_out(&self, sent: Instant) -> bool {
+        if self.last_response.load(Ordering::Relaxed) >= self.nanos(sent) {
+            return false;
+        }
+        let mut health = lock(&self.health);
+        let probe = matches!(*health, Health::Up);
+        if probe {
+            *health = Health::Suspect;
+        }
+        probe
+    }
+
+    /// Whether a lookup may use the server now.
+    pub(super) fn admit(&self) -> Admit {
+        let mut health = lock(&self.health);
+        match &mut *health {
+            Health::Up | Health::Suspect => Admit::Go,
+            Health::Down {
+                next_probe,
+                probing,
+                ..
+            } => {
+                let probe = !*probing && Instant::now() >= *next_probe;
+                if probe {
+                    *probing = true;
+                }
+                Admit::Reject { probe }
+            }
+        }
+    }
+
+    /// A probe got no answer: a suspect server is down; a down one waits longer for the
+    /// next probe.
+    pub(super) fn probe_failed(&self) {
+        let mut health = lock(&self.health);
+        match &mut *health {
+            Health::Up => {}
+            Health::Suspect => {
+                *health = down(Instant::now());
+                self.was_down.store(true, Ordering::Relaxed);
+            }
+            Health::Down {
+                next_probe,
+                backoff,
+                probing,
+            } => {
+                *next_probe = Instant::now() + *backoff;
+                *backoff = (*backoff * 2).min(PROBE_MAX);
+                *probing = false;
+            }
+        }
+    }
+
+    /// Whether the server is judged unreachable now.
+    #[cfg(test)]
+    pub(super) fn is_down(&self) -> bool {
+        matches!(*lock(&self.health), Health::Down { .. })
+    }
+
+    /// Whether the server was judged unreachable at some point.
+    pub(super) fn was_down(&self) -> bool {
+        self.was_down.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn rto_follows_the_measured_rtt_within_floor_and_cap() {
+        let mut rtt = Rtt::default();
+        assert_eq!(rtt.rto(ms(2000)), RTO_INITIAL);
+        assert_eq!(rtt.rto(ms(50)), ms(50), "capped by the timeout");
+        for _ in 0..50 {
+            rtt.sample(Duration::from_micros(100));
+        }
+        assert_eq!(rtt.rto(ms(2000)), RTO_FLOOR);
+        for _ in 0..50 {
+            rtt.sample(ms(40));
+        }
+        let rto = rtt.rto(ms(2000));
+        assert!(rto >= ms(40) && rto < ms(100), "{rto:?}");
+    }
+
+    #[test]
+    fn breaker_opens_on_refusal_and_silence_and_closes_on_an_answer() {
+        let server = Server::new("127.0.0.1:9".parse().expect("addr"));
+        assert_eq!(server.admit(), Admit::Go);
+        server.refused();
+        assert!(server.is_down() && server.was_down());
+        assert_eq!(server.admit(), Admit::Reject { probe: false });
+        server.answered(None);
+        assert_eq!(server.admit(), Admit::Go);
+
+        // Silence: a timeout with a response since the query was sent is not silence.
+        let server = Server::new("127.0.0.1:9".parse().expect("addr"));
+        let sent = Instant::now();
+        server.answered(None);
+        assert!(!server.timed_out(sent));
+        std::thread::sleep(ms(2));
+        assert!(server.timed_out(Instant::now()), "suspect: probe");
+        assert!(!server.timed_out(Instant::now()), "one probe at a time");
+        assert_eq!(server.admit(), Admit::Go, "a suspect server is still asked");
+        server.probe_failed();
+        assert!(server.is_down() && server.was_down());
+        assert_eq!(server.admit(), Admit::Reject { probe: false });
+        server.probe_failed(); // a failed probe of a down server: longer back-off
+        assert!(server.is_down());
+    }
+}

@@ -1,0 +1,112 @@
+//! One DNS query over UDP, with retransmits on the server's RTT-based timer.
+//!
+//! Each query gets its own socket, bound to an ephemeral port the kernel picks at random
+//! and *connected* to the server: the kernel then drops datagrams from anyone else, and an
+//! ICMP port-unreachable comes back as `ECONNREFUSED` on the next receive, so a refused
+//! port fails at once instead of after the timeout (an unconnected socket, as hickory's,
+//! never sees it). The query is sent again, with the same ID, after the server's
+//! retransmit interval ([`super::server::Server::rto`], read anew at each resend and
+//! doubled per resend of this query), until an answer comes or the try's deadline passes. A send the kernel cannot take now
+//! (`ENOBUFS`, a full socket buffer) is local back-pressure: it is retried shortly and
+//! never counts as a failure.
+
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::Message;
+use tokio::net::UdpSocket;
+
+use super::server::Server;
+use super::wire::{self, Exchange};
+
+/// Largest UDP answer read (the EDNS payload size we advertise is smaller).
+const RECV_BUFFER: usize = 4096;
+/// Pause before a send the kernel refused for lack of buffers is tried again.
+const BACKPRESSURE_PAUSE: Duration = Duration::from_millis(1);
+
+/// Whether `e` is local back-pressure rather than a network failure.
+fn is_backpressure(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted | io::ErrorKind::OutOfMemory
+    ) || e.raw_os_error() == Some(rustix::io::Errno::NOBUFS.raw_os_error())
+}
+
+/// Sends `bytes` on `socket`, waiting out local back-pressure until `deadline`.
+async fn send(socket: &UdpSocket, bytes: &[u8], deadline: Instant) -> Result<(), Exchange> {
+    loop {
+        match socket.send(bytes).await {
+            Ok(_) => return Ok(()),
+            Err(e) if is_backpressure(&e) && Instant::now() < deadline => {
+                tokio::time::sleep(BACKPRESSURE_PAUSE).await;
+            }
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                return Err(Exchange::Refused);
+            }
+            Err(e) => return Err(Exchange::Io(e.to_string())),
+        }
+    }
+}
+
+/// Asks `server` the question of `query` (serialized in `bytes`) over UDP until
+/// `deadline`; counts resends in `retransmits`. Returns the matching answer (possibly
+/// truncated: the caller decides on TCP), or why none came.
+pub(super) async fn exchange(
+    server: &Server,
+    query: &Message,
+    bytes: &[u8],
+    deadline: Instant,
+    retransmits: &AtomicU64,
+) -> Result<Message, Exchange> {
+    let local: SocketAddr = if server.addr.is_ipv4() {
+        (Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let io = |e: io::Error| Exchange::Io(e.to_string());
+    let socket = UdpSocket::bind(local).await.map_err(io)?;
+    socket.connect(server.addr).await.map_err(io)?;
+    let first_sent = Instant::now();
+    send(&socket, bytes, deadline).await?;
+    let mut sends = 1u32;
+    let mut resend_at = first_sent + server.rto(deadline.saturating_duration_since(first_sent));
+    let mut buf = vec![0u8; RECV_BUFFER];
+    loop {
+        let wake = resend_at.min(deadline);
+        tokio::select! {
+            received = socket.recv(&mut buf) => match received {
+                Ok(n) => {
+                    if let Some(answer) = wire::matching_answer(query, &buf[..n]) {
+                        let rtt = (sends == 1).then(|| first_sent.elapsed());
+                        server.answered(rtt);
+                        return Ok(answer);
+                    }
+                    // Not ours (a late answer to nothing, garbage): keep waiting.
+                }
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                    return Err(Exchange::Refused);
+                }
+                Err(e) if is_backpressure(&e) => {}
+                Err(e) => return Err(Exchange::Io(e.to_string())),
+            },
+            () = tokio::time::sleep_until(wake.into()) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(Exchange::Timeout { sent: first_sent });
+                }
+                if server.prefers_tcp() {
+                    return Err(Exchange::UseTcp);
+                }
+                send(&socket, bytes, deadline).await?;
+                retransmits.fetch_add(1, Ordering::Relaxed);
+                // The server's current interval (measured meanwhile by other queries),
+                // doubled per resend of this query.
+                let rto = server.rto(deadline.saturating_duration_since(first_sent));
+                resend_at = now + rto.saturating_mul(1 << sends.min(16));
+                sends += 1;
+            }
+        }
+    }
+}
