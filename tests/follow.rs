@@ -33,7 +33,9 @@ fn append(path: &Path, from: usize, to: usize) {
 
 /// The `n` of a record's `/r/{n}` target.
 fn n_of(record: &Value) -> usize {
-    let target = record["target"].as_str().unwrap_or_else(|| panic!("{record}"));
+    let target = record["target"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{record}"));
     target.trim_start_matches("/r/").parse().unwrap()
 }
 
@@ -69,7 +71,10 @@ fn take(rx: &mpsc::Receiver<Value>, count: usize) -> Vec<usize> {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok(v) => got.push(n_of(&v)),
-            Err(_) => panic!("{} of {count} records before the deadline: {got:?}", got.len()),
+            Err(_) => panic!(
+                "{} of {count} records before the deadline: {got:?}",
+                got.len()
+            ),
         }
     }
     got
@@ -102,7 +107,10 @@ fn handshake(path: &Path, rx: &mpsc::Receiver<Value>) {
             while rx.recv_timeout(Duration::from_millis(100)).is_ok() {}
             return;
         }
-        assert!(Instant::now() < deadline, "logenrich never followed {path:?}");
+        assert!(
+            Instant::now() < deadline,
+            "logenrich never followed {path:?}"
+        );
     }
 }
 
@@ -220,7 +228,7 @@ fn sigterm_then_restart_from_the_checkpoint_loses_and_repeats_nothing() {
     );
     let total = 400_000;
     append(&log, 0, total);
-    let mut child = logenrich()
+    let child = logenrich()
         .args(["--no-dns", "--no-geoip", "-q", "--batch-size", "512"])
         .arg("--checkpoint")
         .arg(&ckpt)
@@ -240,13 +248,22 @@ fn sigterm_then_restart_from_the_checkpoint_loses_and_repeats_nothing() {
     let first = child.wait_with_output().unwrap();
     assert!(first.status.success(), "{}", stderr(&first));
     let part = written(&out).len();
-    assert!(part < total, "the run ended before the signal ({part} records)");
+    assert!(
+        part < total,
+        "the run ended before the signal ({part} records)"
+    );
     let second = run_with_checkpoint(&log, &ckpt, &out);
     assert!(second.status.success(), "{}", stderr(&second));
     let got = written(&out);
-    eprintln!("{part} records before SIGTERM, {} after the restart", got.len() - part);
+    eprintln!(
+        "{part} records before SIGTERM, {} after the restart",
+        got.len() - part
+    );
     let ns: Vec<usize> = got.iter().map(|&(_, n)| n).collect();
-    assert!(ns == (0..total).collect::<Vec<_>>(), "gap or repeat at the restart");
+    assert!(
+        ns == (0..total).collect::<Vec<_>>(),
+        "gap or repeat at the restart"
+    );
     let lines: Vec<u64> = got.iter().map(|&(l, _)| l).collect();
     assert!(lines == (1..=total as u64).collect::<Vec<_>>());
 }
@@ -261,7 +278,11 @@ fn checkpoint_and_follow_refuse_what_they_cannot_do() {
         &["--follow", "-"],
     ];
     for args in cases {
-        let out = logenrich().args(args).stdin(Stdio::null()).output().unwrap();
+        let out = logenrich()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
     }
     // An output a followed pattern matches would be read back.
@@ -272,7 +293,11 @@ fn checkpoint_and_follow_refuse_what_they_cannot_do() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("would be read back"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("would be read back"),
+        "{}",
+        stderr(&out)
+    );
     // Not a checkpoint: exit 2 naming it.
     std::fs::write(&ckpt, "hello").unwrap();
     let log = dir.path().join("a.log");

@@ -28,7 +28,10 @@ fn trickle_line(i: usize) -> String {
 /// The `i` of a record's `/t/{i}` target, from its JSON text.
 fn trickle_index(record: &str) -> Option<usize> {
     let at = record.find("\"target\":\"/t/")? + "\"target\":\"/t/".len();
-    let digits: String = record[at..].chars().take_while(char::is_ascii_digit).collect();
+    let digits: String = record[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     digits.parse().ok()
 }
 
@@ -135,7 +138,10 @@ fn trickle_figures(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let log = dir.join("access.log");
     std::fs::write(&log, "")?;
     let mut cmd = live_command(ctx, &dns, &geo)?;
-    let mut child = cmd.args(["--follow", arg(&log)?]).stdin(Stdio::null()).spawn()?;
+    let mut child = cmd
+        .args(["--follow", arg(&log)?])
+        .stdin(Stdio::null())
+        .spawn()?;
     std::thread::sleep(Duration::from_millis(300)); // it opens the file (read from its end)
     let followed = trickle(&mut child, Feed::File(log), n, per_sec)?;
 
@@ -186,7 +192,10 @@ fn checkpoint_cost(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let b = median_of(&with, |m| m.wall.as_secs_f64());
     let ratio = (lines as f64 / b) / (lines as f64 / a);
     report.push(Row::new(
-        format!("file run, {} lines, lookups off: --checkpoint vs none", count(lines)),
+        format!(
+            "file run, {} lines, lookups off: --checkpoint vs none",
+            count(lines)
+        ),
         format!(
             "{} vs {} lines/s ({ratio:.2}×)",
             rate(lines as f64 / b),
@@ -223,12 +232,18 @@ fn sigterm_resume(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let (ckpt, out) = (dir.join("ckpt.json"), dir.join("out.jsonl"));
     let command = || -> anyhow::Result<Command> {
         let mut cmd = Command::new(&ctx.bins.logenrich);
-        cmd.args(["--no-progress", "-q", "--no-dns", "--no-geoip", "--checkpoint"])
-            .args([arg(&ckpt)?, "-o", arg(&out)?, arg(&file)?])
-            .env("XDG_CACHE_HOME", &ctx.cache_home)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        cmd.args([
+            "--no-progress",
+            "-q",
+            "--no-dns",
+            "--no-geoip",
+            "--checkpoint",
+        ])
+        .args([arg(&ckpt)?, "-o", arg(&out)?, arg(&file)?])
+        .env("XDG_CACHE_HOME", &ctx.cache_home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
         Ok(cmd)
     };
     let input_bytes = std::fs::metadata(&file)?.len();
@@ -253,14 +268,21 @@ fn sigterm_resume(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let got = record_lines(&out)?;
     let exact = got.len() as u64 == lines && got.iter().zip(1..).all(|(&l, i)| l == i);
     report.push(Row::new(
-        format!("SIGTERM during a {}-line run, then the same --checkpoint run", count(lines)),
+        format!(
+            "SIGTERM during a {}-line run, then the same --checkpoint run",
+            count(lines)
+        ),
         format!(
             "{} records before the stop (exit {}, {} after the signal), {} in all ({}), {} overall",
             count(first as u64),
             status.code().unwrap_or(-1),
             secs(stop_time.as_secs_f64()),
             count(got.len() as u64),
-            if exact { "each line once, in order" } else { "GAP OR REPEAT" },
+            if exact {
+                "each line once, in order"
+            } else {
+                "GAP OR REPEAT"
+            },
             secs(total.as_secs_f64()),
         ),
         "every line once, exit 0 twice",

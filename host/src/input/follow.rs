@@ -74,6 +74,8 @@ struct Follower<'a> {
     first_scan: bool,
     /// Names already reported missing.
     missing: Vec<PathBuf>,
+    /// Read buffer, reused: most reads of a quiet file find nothing.
+    scratch: Vec<u8>,
 }
 
 /// The error for a closed batcher: the run is over.
@@ -99,6 +101,7 @@ pub(super) fn follow(
         tracked: Vec::new(),
         first_scan: true,
         missing: Vec::new(),
+        scratch: vec![0; READ_BUFFER],
     };
     let mut last_scan: Option<Instant> = None;
     let mut idle_told = false;
@@ -172,7 +175,8 @@ impl Follower<'_> {
             return Ok(());
         }
         let identity = Identity::of(&meta);
-        let known = |t: &Tracked| t.identity == identity || (t.path == path && t.retiring.is_none());
+        let known =
+            |t: &Tracked| t.identity == identity || (t.path == path && t.retiring.is_none());
         if self.tracked.iter().any(known) {
             return Ok(());
         }
@@ -191,7 +195,10 @@ impl Follower<'_> {
         let start = match known {
             Some(position) if position.offset <= meta.len() => position,
             Some(_) => Position::default(),
-            None if first && !self.opts.from_start && !self.checkpoint.is_some_and(|c| c.existed()) => {
+            None if first
+                && !self.opts.from_start
+                && !self.checkpoint.is_some_and(|c| c.existed()) =>
+            {
                 Position {
                     offset: meta.len(),
                     line: 0,
@@ -244,15 +251,16 @@ impl Follower<'_> {
         for (i, t) in self.tracked.iter_mut().enumerate() {
             let mut this_round = 0;
             while this_round < ROUND_BYTES {
-                let mut buf = vec![0u8; READ_BUFFER];
-                match t.file.read(&mut buf) {
+                match t.file.read(&mut self.scratch) {
                     Ok(0) => break,
                     Ok(n) => {
-                        buf.truncate(n);
                         t.offset += n as u64;
                         this_round += n;
                         got = true;
-                        self.tx.send(Chunk::Data(t.index, buf)).map_err(|_| Closed)?;
+                        let bytes = self.scratch[..n].to_vec();
+                        self.tx
+                            .send(Chunk::Data(t.index, bytes))
+                            .map_err(|_| Closed)?;
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
