@@ -97,11 +97,17 @@ http {{
             format!("127.0.0.1:{}", self.port).parse().unwrap()
         };
         let mut stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
         stream.write_all(request).unwrap();
         let mut answer = Vec::new();
         let _ = stream.read_to_end(&mut answer);
-        assert!(answer.starts_with(b"HTTP/1."), "{:?}", String::from_utf8_lossy(&answer));
+        assert!(
+            answer.starts_with(b"HTTP/1."),
+            "{:?}",
+            String::from_utf8_lossy(&answer)
+        );
     }
 
     /// Reopens the log files (what `nginx -s reopen` sends).
@@ -173,7 +179,11 @@ fn requests(round: usize, ipv6: bool) -> Vec<(usize, bool, Vec<u8>)> {
         all.push((
             base + 6,
             true,
-            format!("GET /req/{}/v6 HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n", base + 6).into_bytes(),
+            format!(
+                "GET /req/{}/v6 HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n",
+                base + 6
+            )
+            .into_bytes(),
         ));
     }
     all
@@ -181,8 +191,12 @@ fn requests(round: usize, ipv6: bool) -> Vec<(usize, bool, Vec<u8>)> {
 
 /// The `n` of a record whose target is `/req/{n}/...`.
 fn n_of(record: &Value) -> usize {
-    let target = record["target"].as_str().unwrap_or_else(|| panic!("{record}"));
-    let rest = target.strip_prefix("/req/").unwrap_or_else(|| panic!("{record}"));
+    let target = record["target"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{record}"));
+    let rest = target
+        .strip_prefix("/req/")
+        .unwrap_or_else(|| panic!("{record}"));
     rest.split('/').next().unwrap().parse().unwrap()
 }
 
@@ -202,11 +216,24 @@ fn check(n: usize, record: &Value) {
             let target = record["target"].as_str().unwrap();
             assert!(target.contains(r"q\x22uo\x5Cte"), "{target}");
             let ua = record["user_agent"].as_str().unwrap();
-            assert!(ua.contains(r"caf\xC3\xA9 \xFF\xFE \x22quoted\x22 back\x5Cslash"), "{ua}");
+            assert!(
+                ua.contains(r"caf\xC3\xA9 \xFF\xFE \x22quoted\x22 back\x5Cslash"),
+                "{ua}"
+            );
         }
-        2 => assert!(record["target"].as_str().unwrap().ends_with(r"caf\xC3\xA9\xFF")),
+        2 => assert!(
+            record["target"]
+                .as_str()
+                .unwrap()
+                .ends_with(r"caf\xC3\xA9\xFF")
+        ),
         3 => {
-            assert!(record["user_agent"].as_str().unwrap().contains("${jndi:ldap"));
+            assert!(
+                record["user_agent"]
+                    .as_str()
+                    .unwrap()
+                    .contains("${jndi:ldap")
+            );
             assert!(record["referer"].as_str().unwrap().contains("${jndi:dns"));
             assert_eq!(record["forwarded"][0], "${jndi:rmi://198.51.100.3/c}");
         }

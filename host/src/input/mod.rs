@@ -257,7 +257,10 @@ fn plan_file(path: &Path, checkpoint: Option<&Checkpoint>) -> io::Result<Vec<Par
 
 fn is_gzip(path: &Path) -> bool {
     let mut magic = [0u8; 2];
-    File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == [0x1f, 0x8b]
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == [0x1f, 0x8b]
 }
 
 /// The raw reader of [`Sources::Inputs`]: each input in order, to its end.

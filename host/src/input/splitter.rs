@@ -245,7 +245,13 @@ mod tests {
             (out[1].0.first_line, lines(&out[1].0)),
             (3, vec![&b"three"[..]])
         );
-        assert_eq!(out[1].1, Position { offset: 14, line: 3 });
+        assert_eq!(
+            out[1].1,
+            Position {
+                offset: 14,
+                line: 3
+            }
+        );
         assert_eq!(out[1].0.source.as_deref(), Some("x.log"));
         assert_eq!(s.lines(), 3);
     }
@@ -261,7 +267,13 @@ mod tests {
         s.push(b"x\nyy\n", &mut |b, p| out.push((b, p)));
         s.finish(&mut |b, p| out.push((b, p)));
         assert_eq!(out[0].0.first_line, 8);
-        assert_eq!(out[0].1, Position { offset: 105, line: 9 });
+        assert_eq!(
+            out[0].1,
+            Position {
+                offset: 105,
+                line: 9
+            }
+        );
     }
 
     #[test]
@@ -282,12 +294,24 @@ mod tests {
         assert_eq!(out[1].0.oversized, Some(100_000));
         assert_eq!((out[1].0.first_line, out[1].0.len()), (3, 1));
         assert_eq!(out[1].0.data.len(), OVERSIZED_PREFIX);
-        assert_eq!(out[1].1, Position { offset: 100_005, line: 3 });
+        assert_eq!(
+            out[1].1,
+            Position {
+                offset: 100_005,
+                line: 3
+            }
+        );
         assert_eq!(
             (out[2].0.first_line, lines(&out[2].0)),
             (4, vec![&b"c"[..]])
         );
-        assert_eq!(out[2].1, Position { offset: 100_007, line: 4 });
+        assert_eq!(
+            out[2].1,
+            Position {
+                offset: 100_007,
+                line: 4
+            }
+        );
         // A line of exactly the limit is an ordinary line.
         let mut out = Vec::new();
         let mut s = Splitter::new(10, 8, None);
