@@ -10,10 +10,10 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow, bail};
 use clap::{Parser, ValueEnum};
 
+use logenrich::checkpoint::{self, Checkpoint};
 use logenrich::config::{self, FileConfig};
 use logenrich::dns::{DnsProvider, DnsSettings};
 use logenrich::geoip::{self, GeoIp};
-use logenrich::checkpoint::{self, Checkpoint};
 use logenrich::input::follow::FollowOptions;
 use logenrich::input::{Input, Sources};
 use logenrich::runner::{self, RunOptions};
@@ -35,7 +35,7 @@ enum Format {
 /// Enrich web-server access logs with reverse DNS, DNSBL listings, GeoIP and scanner tags;
 /// writes one JSON object per input line.
 #[derive(Debug, Parser)]
-#[command(name = "logenrich", version)]
+#[command(name = "logenrich", version, args_conflicts_with_subcommands = true)]
 pub struct Args {
     /// Input files (plain or gzip); `-` or none reads stdin.
     #[arg(value_name = "FILE")]
@@ -136,6 +136,11 @@ pub struct Args {
     /// Don't use the compile cache (~/.cache/logenrich).
     #[arg(long)]
     no_compile_cache: bool,
+    /// Also write an HTML report of this run's records to FILE (see `logenrich report`).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<crate::report::Command>,
 }
 
 /// How a run failed, which decides the exit status.
@@ -434,8 +439,7 @@ fn sources(args: &Args) -> anyhow::Result<(Sources, Option<Checkpoint>)> {
             let pattern = glob::Pattern::new(text)
                 .map_err(|e| anyhow!("--follow: bad pattern {text:?}: {e}"))?;
             if let Some(out) = &args.output
-                && (pattern.matches_path(out)
-                    || pattern.matches_path(&checkpoint::absolute(out)))
+                && (pattern.matches_path(out) || pattern.matches_path(&checkpoint::absolute(out)))
             {
                 bail!(
                     "the output file {} matches the followed pattern {text:?}: its records would be read back",
@@ -490,6 +494,9 @@ fn refuse_output_among_inputs(output: &std::path::Path, inputs: &[Input]) -> any
 
 /// Runs the command.
 pub fn main(args: Args) -> Result<ExitCode, Failure> {
+    if let Some(crate::report::Command::Report(report)) = &args.command {
+        return crate::report::main(report).map_err(runtime);
+    }
     if let Some(path) = &args.write_component {
         logenrich::write_component(path)
             .with_context(|| format!("cannot write {}", path.display()))
@@ -588,6 +595,10 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
         }
         None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
     };
+    let report = args.report.as_deref().map(crate::report::RunReport::new);
+    if let Some(report) = &report {
+        out = report.tee(out);
+    }
     let opts = RunOptions {
         batch_size: plan.batch_size,
         instances,
@@ -604,6 +615,20 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
         .map_err(runtime)?;
     signals.abort();
     drop(out);
+    if let Some(report) = report {
+        let geoip: &[PathBuf] = if plan.geoip_on { &plan.geoip } else { &[] };
+        let facts = crate::report::RunFacts {
+            nameservers: (plan.dns.iter().flat_map(|d| &d.nameservers))
+                .map(ToString::to_string)
+                .collect(),
+            reverse_dns: !args.no_dns && plan.file.dns.enabled.unwrap_or(true),
+            zones: plan.dnsbl.iter().map(|z| z.zone.clone()).collect(),
+            geoip,
+            dns_stats: dns.as_ref().map(DnsProvider::stats),
+            summary: &summary,
+        };
+        report.finish(&facts).map_err(runtime)?;
+    }
 
     for e in &summary.input_errors {
         eprintln!("logenrich: {e}");

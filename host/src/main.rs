@@ -5,6 +5,7 @@
 //! configuration errors (before any output), 1 for runtime errors.
 
 mod cli;
+mod report;
 
 use std::process::ExitCode;
 
