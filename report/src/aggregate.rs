@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-use crate::record::{ClientDetails, Facts, RecordFacts};
+use crate::record::{Batch, ClientDetails, Facts, RecordFacts};
 use crate::topk::{Bounded, Tally, Weight};
 
 /// Distinct targets and User-Agents kept (see [`Bounded`]).
@@ -118,11 +118,22 @@ impl Default for Aggregate {
 }
 
 impl Aggregate {
-    /// Folds in one line.
-    pub fn add(&mut self, facts: Facts) {
+    /// Folds in a batch of lines.
+    pub fn add(&mut self, batch: Batch) {
+        let Batch { text, facts } = batch;
+        let text = Batch {
+            text,
+            facts: Vec::new(),
+        };
+        for f in facts {
+            self.add_one(&text, f);
+        }
+    }
+
+    fn add_one(&mut self, text: &Batch, facts: Facts) {
         self.counts.lines += 1;
         match facts {
-            Facts::Record(r) => self.add_record(*r),
+            Facts::Record(r) => self.add_record(text, r),
             Facts::Error { reason, at } => {
                 self.counts.errors += 1;
                 let t = self.reasons.entry(reason.as_str());
@@ -138,13 +149,14 @@ impl Aggregate {
         }
     }
 
-    fn add_record(&mut self, r: RecordFacts) {
+    fn add_record(&mut self, text: &Batch, r: RecordFacts) {
         self.counts.records += 1;
-        let id = match self.index.get(r.ip.as_str()) {
+        let ip = text.get(r.ip);
+        let id = match self.index.get(ip) {
             Some(&id) => id,
             None => {
                 let id = u32::try_from(self.clients.len()).unwrap_or(u32::MAX);
-                let ip: Box<str> = r.ip.into_boxed_str();
+                let ip: Box<str> = ip.into();
                 self.index.insert(ip.clone(), id);
                 self.clients.push(Client {
                     ip,
@@ -163,37 +175,39 @@ impl Aggregate {
             // The first decoded details win, but a found PTR name replaces a failure.
             let c = &mut client.details;
             let found = |d: &ClientDetails| d.dns.as_ref().is_some_and(|x| x.name.is_some());
-            if (c.dns.is_none() && c.geo.is_none() && c.dnsbl.is_empty())
-                || (!found(c) && found(&d))
-            {
-                *c = d;
+            let empty = c.dns.is_none() && c.geo.is_none() && c.dnsbl.is_empty();
+            if empty || (!found(c) && found(&d)) {
+                *c = *d;
             }
         }
         client.sources |= r.sources;
-        for m in &r.matched {
-            if client.matched.len() < PER_CLIENT && !client.matched.iter().any(|x| **x == **m) {
-                client.matched.push(m.as_str().into());
+        for &m in &r.matched {
+            let m = text.get(m);
+            if client.matched.len() < PER_CLIENT && !client.matched.iter().any(|x| **x == *m) {
+                client.matched.push(m.into());
             }
         }
-        if let Some(ua) = &r.user_agent
+        let ua = r.user_agent.map(|u| text.get(u));
+        if let Some(ua) = ua
             && client.agents.len() < PER_CLIENT
-            && !client.agents.iter().any(|x| **x == **ua)
+            && !client.agents.iter().any(|x| **x == *ua)
         {
-            client.agents.push(ua.as_str().into());
+            client.agents.push(ua.into());
         }
         if let Some(s) = r.status {
             self.statuses.entry(s).or_default().add(id);
         }
-        if let Some(t) = &r.target {
-            self.targets.entry(t.as_str()).add(id);
+        if let Some(t) = r.target {
+            self.targets.entry(text.get(t)).add(id);
         }
-        if let Some(ua) = &r.user_agent {
-            self.agents.entry(ua.as_str()).add(id);
+        if let Some(ua) = ua {
+            self.agents.entry(ua).add(id);
         }
-        for m in &r.matched {
-            match self.keywords.get_mut(m.as_str()) {
+        for &m in &r.matched {
+            let m = text.get(m);
+            match self.keywords.get_mut(m) {
                 Some(t) => t.add(id),
-                None => self.keywords.entry(m.clone()).or_default().add(id),
+                None => self.keywords.entry(m.to_owned()).or_default().add(id),
             }
         }
         match r.time {
@@ -245,12 +259,12 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::parse;
+    use crate::record::parse_one;
 
     fn agg(lines: &[String]) -> Aggregate {
         let mut a = Aggregate::default();
         for l in lines {
-            a.add(parse(l.as_bytes(), &mut |_| false));
+            a.add(parse_one(l.as_bytes(), &mut |_| false));
         }
         a
     }
@@ -316,7 +330,7 @@ mod tests {
                 .unwrap()
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap();
-            a.add(parse(
+            a.add(parse_one(
                 rec("192.0.2.1", &t, 200, "/", "null").as_bytes(),
                 &mut |_| true,
             ));

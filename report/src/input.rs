@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use rustc_hash::FxHashSet;
 
 use crate::aggregate::Aggregate;
-use crate::record::{Facts, parse};
+use crate::record::Batch;
 use crate::{Error, Report};
 
 /// Bytes of complete lines per chunk handed to a parser thread.
@@ -58,7 +58,7 @@ impl ReportBuilder {
     pub fn with_threads(threads: usize) -> Self {
         let threads = threads.max(1);
         let (chunk_tx, chunk_rx) = sync_channel::<Vec<u8>>(threads * 2);
-        let (facts_tx, facts_rx) = sync_channel::<Vec<Facts>>(threads * 2);
+        let (facts_tx, facts_rx) = sync_channel::<Batch>(threads * 2);
         let chunk_rx = Arc::new(Mutex::new(chunk_rx));
         let workers = (0..threads)
             .map(|i| {
@@ -196,7 +196,7 @@ impl Drop for ReportBuilder {
     }
 }
 
-fn parse_chunks(rx: &Mutex<Receiver<Vec<u8>>>, tx: &SyncSender<Vec<Facts>>) {
+fn parse_chunks(rx: &Mutex<Receiver<Vec<u8>>>, tx: &SyncSender<Batch>) {
     let mut seen: FxHashSet<Box<str>> = FxHashSet::default();
     let mut known = |ip: &str| {
         if seen.contains(ip) {
@@ -214,24 +214,29 @@ fn parse_chunks(rx: &Mutex<Receiver<Vec<u8>>>, tx: &SyncSender<Vec<Facts>>) {
                 Err(_) => return,
             }
         };
-        let facts: Vec<Facts> = chunk
-            .split(|&b| b == b'\n')
-            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-            .map(|l| parse(l, &mut known))
-            .collect();
-        if tx.send(facts).is_err() {
+        let mut batch = Batch {
+            text: String::with_capacity(chunk.len() / 4),
+            facts: Vec::with_capacity(chunk.len() / 400),
+        };
+        for line in chunk.split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            // Blank lines are skipped (only a line that starts blank is scanned).
+            let blank = line.first().is_none_or(u8::is_ascii_whitespace)
+                && line.iter().all(u8::is_ascii_whitespace);
+            if !blank {
+                batch.parse(line, &mut known);
+            }
+        }
+        if tx.send(batch).is_err() {
             return;
         }
     }
 }
 
-fn aggregate(rx: &Receiver<Vec<Facts>>) -> Aggregate {
+fn aggregate(rx: &Receiver<Batch>) -> Aggregate {
     let mut agg = Aggregate::default();
     for batch in rx {
-        for f in batch {
-            agg.add(f);
-        }
+        agg.add(batch);
     }
     agg
 }

@@ -508,7 +508,7 @@ mod tests {
         ] {
             for _ in 0..n {
                 let line = format!(r#"{{"ip":"{ip}","geo":{{"lat":{lat},"lon":5.0}}}}"#);
-                agg.add(crate::record::parse(line.as_bytes(), &mut |_| false));
+                agg.add(crate::record::parse_one(line.as_bytes(), &mut |_| false));
             }
         }
         let m = markers(&agg);

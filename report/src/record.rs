@@ -136,11 +136,118 @@ pub const SRC_DNS: u8 = 1;
 /// Scanner evidence source bits.
 pub const SRC_UA: u8 = 2;
 
+/// A span of [`Batch::text`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span(u32, u32);
+
+/// The facts of a chunk of lines, their strings in one buffer (no allocation per line).
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The strings of the facts, back to back.
+    pub text: String,
+    /// One per line.
+    pub facts: Vec<Facts>,
+}
+
+impl Batch {
+    /// The text of `span`.
+    pub fn get(&self, span: Span) -> &str {
+        self.text
+            .get(span.0 as usize..span.1 as usize)
+            .unwrap_or("")
+    }
+
+    /// Appends `s` cut to [`MAX_TEXT`] bytes (on a character boundary, then `…`).
+    fn push_cut(&mut self, s: &str) -> Span {
+        let start = self.text.len() as u32;
+        if s.len() <= MAX_TEXT {
+            self.text.push_str(s);
+        } else {
+            let mut end = MAX_TEXT;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.text.push_str(&s[..end]);
+            self.text.push('…');
+        }
+        Span(start, self.text.len() as u32)
+    }
+
+    /// Parses one line and appends its facts. `known` says whether this thread has
+    /// decoded the client's details before (then they are not decoded again).
+    pub fn parse(&mut self, line: &[u8], known: &mut dyn FnMut(&str) -> bool) {
+        let facts = self.parse_line(line, known);
+        self.facts.push(facts);
+    }
+
+    fn parse_line(&mut self, line: &[u8], known: &mut dyn FnMut(&str) -> bool) -> Facts {
+        let raw: Raw<'_> = match serde_json::from_slice(line) {
+            Ok(r) => r,
+            Err(e) => {
+                return Facts::Foreign {
+                    reason: format!("not a logenrich record: {}", fold_digits(&e.to_string())),
+                };
+            }
+        };
+        if let Some(err) = raw.error {
+            let reason = err.reason.as_deref().unwrap_or("no reason given");
+            let at = match (&raw.file, raw.line) {
+                (Some(f), Some(l)) => format!("{}:{l}", cut(f)),
+                (None, Some(l)) => format!("line {l}"),
+                (Some(f), None) => cut(f),
+                (None, None) => String::from("?"),
+            };
+            return Facts::Error {
+                reason: cut(&fold_digits(reason)),
+                at,
+            };
+        }
+        let Some(ip) = raw.ip else {
+            return Facts::Foreign {
+                reason: "not a logenrich record: no ip and no error".to_owned(),
+            };
+        };
+        let mut facts = RecordFacts {
+            ip: self.push_cut(&ip),
+            time: raw.time.as_deref().and_then(crate::time::parse_utc),
+            status: raw.status.and_then(|s| u16::try_from(s).ok()),
+            target: raw.target.as_deref().map(|t| self.push_cut(t)),
+            user_agent: raw.user_agent.as_deref().map(|u| self.push_cut(u)),
+            ..RecordFacts::default()
+        };
+        if let Some(s) = raw.scanner {
+            for src in &s.sources {
+                match src.as_ref() {
+                    "dns" => facts.sources |= SRC_DNS,
+                    "ua" => facts.sources |= SRC_UA,
+                    _ => {}
+                }
+            }
+            facts.matched = s.matched.iter().map(|m| self.push_cut(m)).collect();
+        }
+        if !known(&ip) {
+            facts.details = Some(Box::new(ClientDetails {
+                dns: raw
+                    .dns
+                    .and_then(|r| serde_json::from_str::<Option<Dns>>(r.get()).ok().flatten()),
+                dnsbl: raw
+                    .dnsbl
+                    .and_then(|r| serde_json::from_str(r.get()).ok())
+                    .unwrap_or_default(),
+                geo: raw
+                    .geo
+                    .and_then(|r| serde_json::from_str::<Option<Geo>>(r.get()).ok().flatten()),
+            }));
+        }
+        Facts::Record(facts)
+    }
+}
+
 /// What the report keeps of one line.
 #[derive(Debug)]
 pub enum Facts {
     /// An enriched record.
-    Record(Box<RecordFacts>),
+    Record(RecordFacts),
     /// A line that did not parse (the component's error record).
     Error {
         /// The reason, digits folded to `N` so that like errors group.
@@ -155,37 +262,32 @@ pub enum Facts {
     },
 }
 
-/// What the report keeps of an enriched line.
+/// What the report keeps of an enriched line (strings in its [`Batch`]).
 #[derive(Debug, Default)]
 pub struct RecordFacts {
     /// The client address.
-    pub ip: String,
+    pub ip: Span,
     /// Unix time.
     pub time: Option<i64>,
     /// HTTP status.
     pub status: Option<u16>,
     /// Request target (cut to [`MAX_TEXT`]).
-    pub target: Option<String>,
+    pub target: Option<Span>,
     /// User-Agent (cut to [`MAX_TEXT`]).
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Span>,
     /// Scanner evidence sources ([`SRC_DNS`] | [`SRC_UA`]).
     pub sources: u8,
     /// Scanner keywords matched.
-    pub matched: Vec<String>,
+    pub matched: Vec<Span>,
     /// The client's lookups, when this parser thread meets it first.
-    pub details: Option<ClientDetails>,
+    pub details: Option<Box<ClientDetails>>,
 }
 
 /// Cuts `s` to at most [`MAX_TEXT`] bytes on a character boundary.
 pub fn cut(s: &str) -> String {
-    if s.len() <= MAX_TEXT {
-        return s.to_owned();
-    }
-    let mut end = MAX_TEXT;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
+    let mut b = Batch::default();
+    let span = b.push_cut(s);
+    b.get(span).to_owned()
 }
 
 /// Folds each run of ASCII digits to `N`, so that "line of 70000 bytes" and "line of 80000
@@ -207,68 +309,12 @@ pub fn fold_digits(s: &str) -> String {
     out
 }
 
-/// Parses one line. `known` says whether this thread has decoded the client's details
-/// before (then they are not decoded again).
-pub fn parse(line: &[u8], known: &mut dyn FnMut(&str) -> bool) -> Facts {
-    let raw: Raw<'_> = match serde_json::from_slice(line) {
-        Ok(r) => r,
-        Err(e) => {
-            return Facts::Foreign {
-                reason: format!("not a logenrich record: {}", fold_digits(&e.to_string())),
-            };
-        }
-    };
-    if let Some(err) = raw.error {
-        let reason = err.reason.as_deref().unwrap_or("no reason given");
-        let at = match (&raw.file, raw.line) {
-            (Some(f), Some(l)) => format!("{}:{l}", cut(f)),
-            (None, Some(l)) => format!("line {l}"),
-            (Some(f), None) => cut(f),
-            (None, None) => String::from("?"),
-        };
-        return Facts::Error {
-            reason: cut(&fold_digits(reason)),
-            at,
-        };
-    }
-    let Some(ip) = raw.ip else {
-        return Facts::Foreign {
-            reason: "not a logenrich record: no ip and no error".to_owned(),
-        };
-    };
-    let mut facts = RecordFacts {
-        time: raw.time.as_deref().and_then(crate::time::parse_utc),
-        status: raw.status.and_then(|s| u16::try_from(s).ok()),
-        target: raw.target.as_deref().map(cut),
-        user_agent: raw.user_agent.as_deref().map(cut),
-        ..RecordFacts::default()
-    };
-    if let Some(s) = raw.scanner {
-        for src in &s.sources {
-            match src.as_ref() {
-                "dns" => facts.sources |= SRC_DNS,
-                "ua" => facts.sources |= SRC_UA,
-                _ => {}
-            }
-        }
-        facts.matched = s.matched.iter().map(|m| cut(m)).collect();
-    }
-    if !known(&ip) {
-        facts.details = Some(ClientDetails {
-            dns: raw
-                .dns
-                .and_then(|r| serde_json::from_str::<Option<Dns>>(r.get()).ok().flatten()),
-            dnsbl: raw
-                .dnsbl
-                .and_then(|r| serde_json::from_str(r.get()).ok())
-                .unwrap_or_default(),
-            geo: raw
-                .geo
-                .and_then(|r| serde_json::from_str::<Option<Geo>>(r.get()).ok().flatten()),
-        });
-    }
-    facts.ip = ip.into_owned();
-    Facts::Record(Box::new(facts))
+/// Parses one line on its own (tests and small inputs).
+#[cfg(test)]
+pub fn parse_one(line: &[u8], known: &mut dyn FnMut(&str) -> bool) -> Batch {
+    let mut b = Batch::default();
+    b.parse(line, known);
+    b
 }
 
 #[cfg(test)]
@@ -279,26 +325,32 @@ mod tests {
 
     #[test]
     fn parses_the_readme_record() {
-        let Facts::Record(r) = parse(LINE.as_bytes(), &mut |_| false) else {
+        let b = parse_one(LINE.as_bytes(), &mut |_| false);
+        let Facts::Record(r) = &b.facts[0] else {
             panic!("not a record");
         };
-        assert_eq!(r.ip, "198.51.100.9");
+        assert_eq!(b.get(r.ip), "198.51.100.9");
         assert_eq!(r.status, Some(200));
         assert_eq!(r.time, Some(1_657_853_094));
         assert_eq!(r.sources, SRC_DNS | SRC_UA);
-        assert_eq!(r.matched, ["shodan.io", "censys.io"]);
-        let d = r.details.expect("details decoded for a new client");
+        let matched: Vec<&str> = r.matched.iter().map(|&m| b.get(m)).collect();
+        assert_eq!(matched, ["shodan.io", "censys.io"]);
+        let d = r
+            .details
+            .as_ref()
+            .expect("details decoded for a new client");
         assert_eq!(
-            d.dns.unwrap().name.as_deref(),
+            d.dns.as_ref().unwrap().name.as_deref(),
             Some("scanner-9.census.shodan.io")
         );
         assert!(d.dnsbl[0].listed);
-        assert_eq!(d.geo.unwrap().city.as_deref(), Some("Amsterdam"));
+        assert_eq!(d.geo.as_ref().unwrap().city.as_deref(), Some("Amsterdam"));
     }
 
     #[test]
     fn known_clients_are_not_decoded_again() {
-        let Facts::Record(r) = parse(LINE.as_bytes(), &mut |_| true) else {
+        let b = parse_one(LINE.as_bytes(), &mut |_| true);
+        let Facts::Record(r) = &b.facts[0] else {
             panic!("not a record");
         };
         assert!(r.details.is_none());
@@ -307,21 +359,17 @@ mod tests {
     #[test]
     fn error_records_and_foreign_lines() {
         let e = br#"{"file":"a.log","line":12,"error":{"column":null,"reason":"line of 70000 bytes is longer than the limit"},"raw":"x"}"#;
-        match parse(e, &mut |_| false) {
+        match parse_one(e, &mut |_| false).facts.remove(0) {
             Facts::Error { reason, at } => {
                 assert_eq!(reason, "line of N bytes is longer than the limit");
                 assert_eq!(at, "a.log:12");
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            parse(b"not json", &mut |_| false),
-            Facts::Foreign { .. }
-        ));
-        assert!(matches!(
-            parse(b"{}", &mut |_| false),
-            Facts::Foreign { .. }
-        ));
+        for foreign in [&b"not json"[..], b"{}"] {
+            let b = parse_one(foreign, &mut |_| false);
+            assert!(matches!(b.facts[0], Facts::Foreign { .. }));
+        }
     }
 
     #[test]
@@ -329,11 +377,12 @@ mod tests {
         let long = "é".repeat(400);
         let line =
             format!(r#"{{"ip":"192.0.2.1","target":"\u003cb\u003e","user_agent":"{long}"}}"#);
-        let Facts::Record(r) = parse(line.as_bytes(), &mut |_| false) else {
+        let b = parse_one(line.as_bytes(), &mut |_| false);
+        let Facts::Record(r) = &b.facts[0] else {
             panic!("not a record");
         };
-        assert_eq!(r.target.as_deref(), Some("<b>"));
-        let ua = r.user_agent.unwrap();
+        assert_eq!(b.get(r.target.unwrap()), "<b>");
+        let ua = b.get(r.user_agent.unwrap());
         assert!(ua.len() <= MAX_TEXT + '…'.len_utf8() && ua.ends_with('…'));
     }
 }
