@@ -311,3 +311,23 @@ fn checkpoint_and_follow_refuse_what_they_cannot_do() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("not a logenrich checkpoint"));
 }
+
+#[test]
+fn follow_waits_for_a_name_that_does_not_exist_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("later.log");
+    let (child, rx) = start(&["--follow", log.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(300));
+    // It appeared after the start: read from its start.
+    append(&log, 1, 4);
+    assert_eq!(take(&rx, 3), [1, 2, 3]);
+    sigterm(&child);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    // A missing name is worth a word (a typo would wait forever in silence).
+    assert!(
+        stderr(&out).contains("later.log, which cannot be read yet"),
+        "{}",
+        stderr(&out)
+    );
+}
