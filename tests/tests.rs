@@ -8,6 +8,7 @@ mod follow;
 mod geoip;
 mod nginx;
 mod realdns;
+mod report;
 mod sandbox;
 mod stream;
 mod util;
