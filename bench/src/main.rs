@@ -16,6 +16,7 @@ mod node;
 mod parse_tag;
 mod peers;
 mod procs;
+mod realdns;
 mod report;
 mod startup;
 
@@ -53,6 +54,8 @@ enum Group {
     Startup,
     /// Robustness: a dead nameserver, a huge newline-free line.
     Limits,
+    /// PTR + DNSBL + GeoIP against a real DNS server (Debian's NSD) vs GeoIP only.
+    Realdns,
     /// Issue 8's live-pipeline figures: trickle latency, checkpoint cost, SIGTERM + resume.
     Live,
 }
@@ -173,6 +176,10 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if wanted(Group::Limits) {
         let r = limits::limits_figures(&ctx, &mut report);
         record(&mut report, "limits", r);
+    }
+    if wanted(Group::Realdns) {
+        let r = realdns::realdns_figures(&ctx, &mut report);
+        record(&mut report, "NSD", r);
     }
 
     let header = header(&ctx, started.elapsed().as_secs_f64());

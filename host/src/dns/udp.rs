@@ -4,9 +4,13 @@
 //! and *connected* to the server: the kernel then drops datagrams from anyone else, and an
 //! ICMP port-unreachable comes back as `ECONNREFUSED` on the next receive, so a refused
 //! port fails at once instead of after the timeout (an unconnected socket, as hickory's,
-//! never sees it). The query is sent again, with the same ID, after the server's
-//! retransmit interval ([`super::server::Server::rto`], read anew at each resend and
-//! doubled per resend of this query), until an answer comes or the try's deadline passes. A send the kernel cannot take now
+//! never sees it). The query is sent again after the server's retransmit interval
+//! ([`super::server::Server::rto`], read anew at each resend and doubled per resend of
+//! this query), until an answer comes or the try's deadline passes. Each send has its own
+//! random ID and an answer to any of them is taken: the ID tells which send it answers,
+//! so its round trip is measured even after resends (a late answer to the first send
+//! teaches the estimator that the server got slower, where Karn's rule would drop the
+//! sample and keep resending too early). A send the kernel cannot take now
 //! (`ENOBUFS`, a full socket buffer) is local back-pressure: it is retried shortly and
 //! never counts as a failure.
 
@@ -70,7 +74,8 @@ pub(super) async fn exchange(
     socket.connect(server.addr).await.map_err(io)?;
     let first_sent = Instant::now();
     send(&socket, bytes, deadline).await?;
-    let mut sends = 1u32;
+    // Each send's ID and time; the first is the query's own.
+    let mut sends: Vec<(u16, Instant)> = vec![(query.metadata.id, first_sent)];
     let mut resend_at = first_sent + server.rto(deadline.saturating_duration_since(first_sent));
     let mut buf = vec![0u8; RECV_BUFFER];
     loop {
@@ -78,9 +83,10 @@ pub(super) async fn exchange(
         tokio::select! {
             received = socket.recv(&mut buf) => match received {
                 Ok(n) => {
-                    if let Some(answer) = wire::matching_answer(query, &buf[..n]) {
-                        let rtt = (sends == 1).then(|| first_sent.elapsed());
-                        server.answered(rtt);
+                    let ids = sends.iter().map(|s| s.0);
+                    if let Some((mut answer, i)) = wire::answer_to_any(query, ids, &buf[..n]) {
+                        server.answered(Some(sends[i].1.elapsed()));
+                        answer.metadata.id = query.metadata.id;
                         return Ok(answer);
                     }
                     // Not ours (a late answer to nothing, garbage): keep waiting.
@@ -99,13 +105,15 @@ pub(super) async fn exchange(
                 if server.prefers_tcp() {
                     return Err(Exchange::UseTcp);
                 }
-                send(&socket, bytes, deadline).await?;
+                let id = rand::random::<u16>();
+                send(&socket, &wire::with_id(bytes, id), deadline).await?;
                 retransmits.fetch_add(1, Ordering::Relaxed);
                 // The server's current interval (measured meanwhile by other queries),
                 // doubled per resend of this query.
                 let rto = server.rto(deadline.saturating_duration_since(first_sent));
-                resend_at = now + rto.saturating_mul(1 << sends.min(16));
-                sends += 1;
+                let doublings = u32::try_from(sends.len().min(16)).unwrap_or(16);
+                resend_at = now + rto.saturating_mul(1 << doublings);
+                sends.push((id, now));
             }
         }
     }

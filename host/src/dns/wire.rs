@@ -50,6 +50,20 @@ pub(super) fn matching_answer(query: &Message, bytes: &[u8]) -> Option<Message> 
         .then_some(answer)
 }
 
+/// `bytes` decoded, if it is a response to `query` sent under one of `ids`; with the
+/// index of that ID.
+pub(super) fn answer_to_any(
+    query: &Message,
+    ids: impl Iterator<Item = u16>,
+    bytes: &[u8],
+) -> Option<(Message, usize)> {
+    let id = u16::from_be_bytes(*bytes.first_chunk::<2>()?);
+    let index = ids.into_iter().position(|sent| sent == id)?;
+    let mut sent = query.clone();
+    sent.metadata.id = id;
+    Some((matching_answer(&sent, bytes)?, index))
+}
+
 /// `bytes` (a query) with its ID replaced by `id`.
 pub(super) fn with_id(bytes: &[u8], id: u16) -> Vec<u8> {
     let mut out = bytes.to_vec();
