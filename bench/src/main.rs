@@ -10,6 +10,7 @@ mod ctx;
 mod data;
 mod dnsbench;
 mod e2e;
+mod htmlreport;
 mod limits;
 mod live;
 mod node;
@@ -54,6 +55,8 @@ enum Group {
     Startup,
     /// Robustness: a dead nameserver, a huge newline-free line.
     Limits,
+    /// The HTML report of 1M enriched records, 20k clients, against `wc -l`.
+    Report,
     /// PTR + DNSBL + GeoIP against a real DNS server (Debian's NSD) vs GeoIP only.
     Realdns,
     /// Issue 8's live-pipeline figures: trickle latency, checkpoint cost, SIGTERM + resume.
@@ -176,6 +179,10 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if wanted(Group::Limits) {
         let r = limits::limits_figures(&ctx, &mut report);
         record(&mut report, "limits", r);
+    }
+    if wanted(Group::Report) {
+        let r = htmlreport::report_figures(&ctx, &mut report);
+        record(&mut report, "the HTML report", r);
     }
     if wanted(Group::Realdns) {
         let r = realdns::realdns_figures(&ctx, &mut report);
