@@ -3,8 +3,9 @@
 //! a while (it answers UDP truncated, e.g. when its response rate limiting slips).
 //!
 //! The breaker: a server that refuses (ICMP port unreachable on the connected UDP socket)
-//! is *down* at once. One that stays silent for a whole timeout (no response of any kind
-//! since the query was sent) is *suspect*: a background probe with a neutral question
+//! is *down* at once, and so is one that lets [`SILENT_TIMEOUTS`] queries time out without
+//! a response of any kind since they were sent. After a single such timeout it is only
+//! *suspect*: a background probe with a neutral question
 //! (the root's SOA; any response, even REFUSED, proves the server alive) decides, so a
 //! server that only drops some names is not taken for dead; if the probe times out too,
 //! the server is down. While down, lookups fail at once, as a value, instead of each
@@ -12,7 +13,7 @@
 //! 30 s), and any answer brings the server back *up*.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,9 @@ const RTO_INITIAL: Duration = Duration::from_millis(200);
 const PROBE_FIRST: Duration = Duration::from_secs(1);
 /// Longest delay between probes of a down server.
 const PROBE_MAX: Duration = Duration::from_secs(30);
+/// Queries timed out in silence (nothing at all from the server since they were sent)
+/// that make a server down without waiting for a probe.
+pub(super) const SILENT_TIMEOUTS: u32 = 3;
 /// How long a server that answered UDP truncated is asked over TCP first.
 const PREFER_TCP_FOR: Duration = Duration::from_secs(10);
 
@@ -111,6 +115,8 @@ pub(super) struct Server {
     was_down: AtomicBool,
     /// Nanoseconds from `epoch` to the last response of any kind.
     last_response: AtomicU64,
+    /// Timeouts in silence since the last response.
+    silent_timeouts: AtomicU32,
     /// Nanoseconds from `epoch` until which TCP is preferred (0: not).
     prefer_tcp_until: AtomicU64,
     epoch: Instant,
@@ -125,6 +131,7 @@ impl Server {
             health: Mutex::new(Health::Up),
             was_down: AtomicBool::new(false),
             last_response: AtomicU64::new(0),
+            silent_timeouts: AtomicU32::new(0),
             prefer_tcp_until: AtomicU64::new(0),
             epoch: Instant::now(),
         }
@@ -144,6 +151,7 @@ impl Server {
         let now = Instant::now();
         self.last_response
             .fetch_max(self.nanos(now), Ordering::Relaxed);
+        self.silent_timeouts.store(0, Ordering::Relaxed);
         if let Some(rtt) = rtt {
             lock(&self.rtt).sample(rtt);
         }
@@ -171,18 +179,28 @@ impl Server {
     }
 
     /// A query sent at `sent` got no response within its timeout. If nothing at all came
-    /// back from the server since then, it becomes suspect and the caller must start a
-    /// probe (returns true).
+    /// back from the server since then, it is down after [`SILENT_TIMEOUTS`] such
+    /// timeouts; after the first it is suspect and the caller must start a probe (returns
+    /// true).
     pub(super) fn timed_out(&self, sent: Instant) -> bool {
         if self.last_response.load(Ordering::Relaxed) >= self.nanos(sent) {
             return false;
         }
+        let silent = self.silent_timeouts.fetch_add(1, Ordering::Relaxed) + 1;
         let mut health = lock(&self.health);
-        let probe = matches!(*health, Health::Up);
-        if probe {
-            *health = Health::Suspect;
+        match *health {
+            Health::Down { .. } => false,
+            _ if silent >= SILENT_TIMEOUTS => {
+                *health = down(Instant::now());
+                self.was_down.store(true, Ordering::Relaxed);
+                false
+            }
+            Health::Up => {
+                *health = Health::Suspect;
+                true
+            }
+            Health::Suspect => false,
         }
-        probe
     }
 
     /// Whether a lookup may use the server now.
@@ -283,6 +301,17 @@ mod tests {
         assert_eq!(server.admit(), Admit::Go, "a suspect server is still asked");
         server.probe_failed();
         assert!(server.is_down() && server.was_down());
+        server.answered(None);
+        assert!(!server.is_down());
+
+        // Many queries timed out in silence: down without a probe's verdict.
+        std::thread::sleep(ms(2));
+        let sent = Instant::now();
+        assert!(server.timed_out(sent));
+        assert!(!server.timed_out(sent));
+        assert!(!server.is_down());
+        assert!(!server.timed_out(sent));
+        assert!(server.is_down());
         assert_eq!(server.admit(), Admit::Reject { probe: false });
         server.probe_failed(); // a failed probe of a down server: longer back-off
         assert!(server.is_down());
