@@ -133,7 +133,7 @@ struct Browsed {
     requests: Vec<String>,
 }
 
-fn browse(chromium: &Path, page: &Path, dir: &Path) -> Browsed {
+fn browse(chromium: &Path, url: &str, dir: &Path) -> Browsed {
     let netlog = dir.join("netlog.json");
     let profile = dir.join("profile");
     let out = Command::new(chromium)
@@ -158,7 +158,7 @@ fn browse(chromium: &Path, page: &Path, dir: &Path) -> Browsed {
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--log-net-log={}", netlog.display()))
         .arg("--net-log-capture-mode=Everything")
-        .arg(format!("file://{}", page.display()))
+        .arg(url)
         .output()
         .expect("chromium runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -286,7 +286,7 @@ fn report_renders_offline_in_chromium_with_hostile_records_inert() {
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.len() < 1 << 20, "{} bytes", page.len());
     assert!(page.contains("Content-Security-Policy"));
-    let b = browse(&chromium, &html, dir.path());
+    let b = browse(&chromium, &format!("file://{}", html.display()), dir.path());
 
     // It rendered, without a console message (a CSP violation or a script error is one).
     assert!(b.console.is_empty(), "console: {:#?}", b.console);
@@ -379,6 +379,43 @@ fn report_renders_offline_in_chromium_with_hostile_records_inert() {
         targets.contains(&format!("</script><svg onload=\"{}\">", pwn("svg"))),
         "{targets:?}"
     );
+
+    // `#marker=4` opens the busiest place's popup (markers go fewest requests first):
+    // Paris, with the hostile client among its three.
+    let second = dir.path().join("popup");
+    std::fs::create_dir(&second).unwrap();
+    let p = browse(
+        &chromium,
+        &format!("file://{}#marker=4", html.display()),
+        &second,
+    );
+    assert!(p.console.is_empty(), "console: {:#?}", p.console);
+    let popup = &p.dom[p
+        .dom
+        .find("class=\"leaflet-popup-content\"")
+        .expect("the popup opened")..];
+    let popup = &popup[..popup
+        .find("class=\"leaflet-popup-tip")
+        .unwrap_or(popup.len())];
+    assert!(popup.contains("39 requests from 3 clients"), "{popup}");
+    for text in [
+        format!(
+            "&lt;/script&gt;&lt;script&gt;{}&lt;/script&gt;.evil.example",
+            pwn("ptr")
+        ),
+        format!("&lt;script&gt;{}&lt;/script&gt;", pwn("ua")),
+        format!("&lt;iframe src=\"javascript:{}\"&gt;", pwn("reason")),
+        "192.0.2.1".to_owned(),
+        "Paris".to_owned(),
+    ] {
+        assert!(
+            popup.contains(&text),
+            "not in the popup as text: {text}\n{popup}"
+        );
+    }
+    let body = &p.dom[p.dom.find("<body").expect("body")..];
+    assert!(!body[..body.find('>').unwrap()].contains("data-pwned"));
+    assert!(!popup.contains("<img") && !popup.contains("<iframe") && !popup.contains("<svg"));
 }
 
 /// The net-log check sees a request when there is one (so the test above can fail).
@@ -394,7 +431,7 @@ fn the_request_check_sees_a_remote_load() {
         "<!DOCTYPE html><title>x</title><img src=\"http://192.0.2.1/pixel.png\">",
     )
     .unwrap();
-    let b = browse(&chromium, &page, dir.path());
+    let b = browse(&chromium, &format!("file://{}", page.display()), dir.path());
     assert!(
         b.requests
             .iter()

@@ -217,15 +217,21 @@
   var cluster = L.markerClusterGroup({
     showCoverageOnHover: false, maxClusterRadius: 35, chunkedLoading: data.markers.length > 5000
   });
-  var points = [];
+  var points = [], layers = [];
   data.markers.forEach(function (m) {
     var c = L.circleMarker([m[0], m[1]], { radius: m[4], fillColor: m[3], color: '#333', weight: 1, opacity: 1, fillOpacity: 0.85 });
     c.bindPopup(function () { return popup(m); }, { maxWidth: 440 });
     cluster.addLayer(c);
+    layers.push(c);
     points.push([m[0], m[1]]);
   });
   map.addLayer(cluster);
   if (points.length) { map.fitBounds(points, { padding: [30, 30], maxZoom: 4 }); } else { map.setView([20, 0], 1); }
+  /* report.html#marker=N opens the popup of the N-th marker (fewest requests first). */
+  var wanted = /^#marker=(\d+)$/.exec(location.hash), target = wanted && layers[Number(wanted[1])];
+  if (target) {
+    if (map.hasLayer(target)) { target.openPopup(); } else { cluster.zoomToShowLayer(target, function () { target.openPopup(); }); }
+  }
 
   var status = document.getElementById('status');
   status.setAttribute('data-markers', String(data.markers.length));
