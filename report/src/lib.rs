@@ -23,6 +23,7 @@ mod escape;
 mod html;
 mod input;
 mod model;
+mod panels;
 mod png;
 mod record;
 mod time;
