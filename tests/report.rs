@@ -300,6 +300,16 @@ fn report_renders_offline_in_chromium_with_hostile_records_inert() {
         5,
         "every location is a circle or inside a cluster"
     );
+    let total = |id: &str| {
+        let li = &b.dom[b.dom.find(&format!("id=\"total-{id}\"")).expect("a total")..];
+        li[..li.find("</li>").unwrap()].to_owned()
+    };
+    assert!(total("clients").contains("<button") && total("clients").contains(">9</button>"));
+    assert!(
+        total("located").contains(">8</button>"),
+        "{}",
+        total("located")
+    );
 
     // Nothing but the file itself was requested.
     let remote: Vec<&String> = b

@@ -120,6 +120,17 @@
     if (p.hidden) { sec.appendChild(el('p', 'note', num(p.hidden) + ' more values not shown')); }
     return sec;
   }
+  /* The headline counts of clients list them too. */
+  (function () {
+    var all = clients.map(function (c, i) { return i; }), located = [];
+    data.markers.forEach(function (m) { located = located.concat(ids(m[5])); });
+    [['total-clients', 'All clients', all], ['total-located', 'Clients with a location', located]].forEach(function (t) {
+      var b = document.querySelector('#' + t[0] + ' b');
+      if (!b) { return; }
+      b.textContent = '';
+      b.appendChild(listButton(t[1], t[2], t[2].length));
+    });
+  })();
   var grid = document.getElementById('panels');
   data.panels.forEach(function (p) { grid.appendChild(panel(p)); });
 

@@ -85,15 +85,15 @@ pub fn write<W: Write>(agg: &Aggregate, meta: &Meta, mut out: W) -> Result<(), E
         esc(&generated),
         esc(&inputs(meta)),
     );
-    for (label, value) in [
-        ("lines", t.lines),
-        ("records", t.records),
-        ("parse errors", t.errors),
-        ("clients", t.clients),
-        ("clients located", t.located),
-        ("locations", t.locations),
+    for (id, label, value) in [
+        ("lines", "lines", t.lines),
+        ("records", "records", t.records),
+        ("errors", "parse errors", t.errors),
+        ("clients", "clients", t.clients),
+        ("located", "clients located", t.located),
+        ("locations", "locations", t.locations),
     ] {
-        let _ = write!(head, "<li><b>{value}</b>{label}</li>");
+        let _ = write!(head, "<li id=\"total-{id}\"><b>{value}</b>{label}</li>");
     }
     if t.foreign > 0 {
         let _ = write!(
