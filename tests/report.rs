@@ -136,31 +136,31 @@ struct Browsed {
 fn browse(chromium: &Path, url: &str, dir: &Path) -> Browsed {
     let netlog = dir.join("netlog.json");
     let profile = dir.join("profile");
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            // Networking off: no name resolves, and every connection goes to a dead proxy.
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--proxy-server=127.0.0.1:9",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--virtual-time-budget=10000",
-            "--window-size=1280,900",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--log-net-log={}", netlog.display()))
-        .arg("--net-log-capture-mode=Everything")
-        .arg(url)
-        .output()
-        .expect("chromium runs");
+    let mut cmd = Command::new(chromium);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        // Networking off: no name resolves, and every connection goes to a dead proxy.
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=127.0.0.1:9",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=10000",
+        "--window-size=1280,900",
+        "--dump-dom",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()))
+    .arg(format!("--log-net-log={}", netlog.display()))
+    .arg("--net-log-capture-mode=Everything")
+    .arg(url);
+    let out = run_with_deadline(&mut cmd, std::time::Duration::from_secs(120));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "chromium failed: {stderr}");
     let console = stderr
@@ -172,6 +172,30 @@ fn browse(chromium: &Path, url: &str, dir: &Path) -> Browsed {
         dom: String::from_utf8_lossy(&out.stdout).into_owned(),
         console,
         requests: requested_urls(&netlog),
+    }
+}
+
+/// Runs `cmd` to its end, killing it (and failing the test) after `limit`.
+fn run_with_deadline(cmd: &mut Command, limit: std::time::Duration) -> std::process::Output {
+    use std::process::Stdio;
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chromium starts");
+    let id = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.expect("chromium finishes"),
+        Err(_) => {
+            // Only the child this test started, by its id.
+            let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
+            panic!("chromium did not finish within {limit:?}");
+        }
     }
 }
 
