@@ -392,3 +392,28 @@ async fn truncated_answers_are_retried_over_tcp() {
         "A, TXT over UDP (truncated), TXT over TCP"
     );
 }
+
+#[tokio::test]
+async fn reverse_starts_the_dnsbl_lookups_of_zones_asked_before() {
+    let config = FixtureConfig {
+        synthetic_ptr: true,
+        ..FixtureConfig::default()
+    }
+    .with_listing(ip("192.0.2.44"), &[Ipv4Addr::new(127, 0, 0, 2)], None);
+    let (fixture, provider) = start(config).await;
+    provider.dnsbl(ZONE, &[ip("192.0.2.1")]).await; // the zone is now known
+    let ips = [ip("192.0.2.44"), ip("192.0.2.45")];
+    provider.reverse(&ips).await;
+    // The DNSBL queries went out with the PTR ones, before any `dnsbl` call for them.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while fixture.queries_for(&dnsbl_name(ips[1], ZONE)) == 0 {
+        assert!(Instant::now() < deadline, "no prefetch");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let out = provider.dnsbl(ZONE, &ips).await;
+    assert!(matches!(out[0], DnsblOutcome::Listed { .. }));
+    assert_eq!(out[1], DnsblOutcome::NotListed);
+    // Nothing asked twice: A and TXT of the listing, A of the other.
+    assert_eq!(fixture.queries_for(&dnsbl_name(ips[0], ZONE)), 2);
+    assert_eq!(fixture.queries_for(&dnsbl_name(ips[1], ZONE)), 1);
+}

@@ -18,6 +18,7 @@ mod parse_tag;
 mod peers;
 mod procs;
 mod realdns;
+mod resolvers;
 mod report;
 mod startup;
 

@@ -2,7 +2,8 @@
 //! GeoIP against Debian's NSD on loopback (its default settings, response rate limiting
 //! on; zones generated for the corpus's clients: a PTR name each, 5 % DNSBL-listed), side
 //! by side with the same run with GeoIP only. Bar: no failed lookup, and at most 2.5× the
-//! GeoIP-only wall time.
+//! GeoIP-only wall time. Then the DNS client alone against hickory-resolver
+//! ([`crate::resolvers`]).
 
 use std::path::PathBuf;
 
@@ -112,6 +113,9 @@ pub fn realdns_figures(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
         ),
         format!("```\n{}\n```", stderr_of("nsd-all").trim()),
     );
+    let burst = if ctx.quick { 2_000 } else { 10_000 };
+    let burst = &ips[..ips.len().min(burst)];
+    crate::resolvers::client_figures(report, ctx.sizes.rounds, nsd.addr(), burst, ZONE)?;
     drop(nsd);
     Ok(())
 }

@@ -10,8 +10,9 @@
 //! lookups are never stored.
 //!
 //! [`LookupCache`] adds in-flight deduplication on top: concurrent requests for the same key
-//! share one lookup, also across concurrent batches. The lookup runs on its own tokio task,
-//! so it completes (and fills the cache) even if every waiter goes away.
+//! share one lookup, also across concurrent batches. The lookup runs on its own tokio task
+//! (on the runtime the caller names), so it completes (and fills the cache) even if every
+//! waiter goes away.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -222,10 +223,16 @@ where
     }
 
     /// Returns the outcome for `key`: from the cache if valid at `now`, else from the lookup
-    /// in flight for it, else from a new lookup `fetch()` started on a tokio task. A new
-    /// lookup's outcome is cached, as its [`Lifetime`] allows, when it ends (at the clock
-    /// time it ends). Must be called inside a tokio runtime.
-    pub fn get_or_start<F, Fut>(self: &Arc<Self>, key: K, now: Instant, fetch: F) -> Cached<V>
+    /// in flight for it, else from a new lookup `fetch()` started on a task of the runtime
+    /// `on`. A new lookup's outcome is cached, as its [`Lifetime`] allows, when it ends (at
+    /// the clock time it ends).
+    pub fn get_or_start<F, Fut>(
+        self: &Arc<Self>,
+        on: &tokio::runtime::Handle,
+        key: K,
+        now: Instant,
+        fetch: F,
+    ) -> Cached<V>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = (V, Lifetime)> + Send + 'static,
@@ -247,7 +254,7 @@ where
             owner: Arc::clone(self),
             key: key.clone(),
         };
-        let task = tokio::spawn(async move {
+        let task = on.spawn(async move {
             let (value, lifetime) = lookup.await;
             let owner = Arc::clone(&guard.owner);
             owner
@@ -390,11 +397,16 @@ mod tests {
         let calls = Arc::new(AtomicUsize::new(0));
         let start = |cache: &Arc<LookupCache<u32, &'static str>>| {
             let calls = Arc::clone(&calls);
-            cache.get_or_start(7, Instant::now(), move || async move {
-                calls.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                ("seven", Lifetime::Positive(secs(600)))
-            })
+            cache.get_or_start(
+                &tokio::runtime::Handle::current(),
+                7,
+                Instant::now(),
+                move || async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    ("seven", Lifetime::Positive(secs(600)))
+                },
+            )
         };
         let (
             Cached::InFlight {
@@ -419,16 +431,22 @@ mod tests {
     #[tokio::test]
     async fn failed_lookups_are_retried() {
         let cache: Arc<LookupCache<u32, &str>> = LookupCache::new(16, policy());
-        let first = cache.get_or_start(1, Instant::now(), || async {
-            ("timeout", Lifetime::Transient)
-        });
+        let first = cache.get_or_start(
+            &tokio::runtime::Handle::current(),
+            1,
+            Instant::now(),
+            || async { ("timeout", Lifetime::Transient) },
+        );
         let Cached::InFlight { result, .. } = first else {
             panic!("not in flight")
         };
         assert_eq!(result.await, Some("timeout"));
-        let again = cache.get_or_start(1, Instant::now(), || async {
-            ("ok", Lifetime::Positive(secs(60)))
-        });
+        let again = cache.get_or_start(
+            &tokio::runtime::Handle::current(),
+            1,
+            Instant::now(),
+            || async { ("ok", Lifetime::Positive(secs(60))) },
+        );
         assert!(matches!(again, Cached::InFlight { joined: false, .. }));
     }
 }

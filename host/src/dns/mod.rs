@@ -24,8 +24,8 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
@@ -39,6 +39,7 @@ use crate::lookup::{Dnsbl, DnsblOutcome, LookupError, PtrOutcome, ReverseDns};
 
 mod answer;
 mod client;
+mod io;
 mod server;
 mod tcp;
 mod udp;
@@ -98,6 +99,9 @@ pub enum DnsSetupError {
     /// The system configuration names no nameserver.
     #[error("the system DNS configuration (/etc/resolv.conf) names no nameserver")]
     NoNameserver,
+    /// The thread that runs the lookups could not be started.
+    #[error("cannot start the DNS thread: {0}")]
+    Thread(#[source] std::io::Error),
     /// A setting is out of range; the message names it.
     #[error("invalid DNS setting: {0}")]
     InvalidSetting(&'static str),
@@ -147,12 +151,18 @@ pub fn dnsbl_query_name(ip: IpAddr, zone: &str) -> String {
     }
 }
 
+/// Most DNSBL zones remembered for the prefetch (the host asks only configured ones).
+const PREFETCH_ZONES: usize = 16;
+
 /// A DNSBL cache key: normalized zone and canonical address.
 type DnsblKey = (Arc<str>, IpAddr);
 
 /// The state shared by the clones of a provider and its lookup tasks.
 struct Inner {
     client: Client,
+    io: io::IoThread,
+    /// DNSBL zones asked so far, for the prefetch.
+    zones: Mutex<Vec<Arc<str>>>,
     permits: Arc<Semaphore>,
     ptr: Arc<LookupCache<IpAddr, PtrOutcome>>,
     dnsbl: Arc<LookupCache<DnsblKey, DnsblOutcome>>,
@@ -210,6 +220,8 @@ impl DnsProvider {
         Ok(DnsProvider {
             inner: Arc::new(Inner {
                 client,
+                io: io::IoThread::start().map_err(DnsSetupError::Thread)?,
+                zones: Mutex::default(),
                 permits: Arc::new(Semaphore::new(settings.concurrency)),
                 ptr: LookupCache::new(settings.cache_size, policy),
                 dnsbl: LookupCache::new(settings.cache_size, policy),
@@ -222,9 +234,14 @@ impl DnsProvider {
 
     /// Looks up the PTR name of every address: exactly one outcome per input, in input
     /// order. IPv4-mapped IPv6 addresses are looked up as IPv4.
+    ///
+    /// The DNSBL lookups of the same addresses in the zones asked so far start at once too,
+    /// in the background: a batch asks for its PTR names and then for its DNSBL verdicts,
+    /// and this way both sets of lookups run together (the later `dnsbl` call joins them).
     pub async fn reverse(&self, ips: &[IpAddr]) -> Vec<PtrOutcome> {
         let keys: Vec<IpAddr> = ips.iter().map(|ip| ip.to_canonical()).collect();
         let inner = &self.inner;
+        self.prefetch_dnsbl(&keys);
         resolve_all(
             inner,
             &inner.ptr,
@@ -243,7 +260,7 @@ impl DnsProvider {
             let error = LookupError::Other(format!("invalid DNSBL zone {zone:?}"));
             return vec![DnsblOutcome::Failed(error); ips.len()];
         }
-        let zone: Arc<str> = Arc::from(zone);
+        let zone = self.remember_zone(zone);
         let keys: Vec<DnsblKey> = ips
             .iter()
             .map(|ip| (Arc::clone(&zone), ip.to_canonical()))
@@ -254,6 +271,45 @@ impl DnsProvider {
             DnsblOutcome::Failed(aborted())
         })
         .await
+    }
+
+    /// `zone` as the shared key of its lookups; remembered (up to [`PREFETCH_ZONES`]) for
+    /// [`Self::reverse`]'s prefetch.
+    fn remember_zone(&self, zone: String) -> Arc<str> {
+        let mut zones = self
+            .inner
+            .zones
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = zones.iter().find(|z| ***z == *zone) {
+            return Arc::clone(known);
+        }
+        let zone: Arc<str> = Arc::from(zone);
+        if zones.len() < PREFETCH_ZONES {
+            zones.push(Arc::clone(&zone));
+        }
+        zone
+    }
+
+    /// Starts (without waiting) the DNSBL lookups of `ips` in every remembered zone that
+    /// are neither cached nor in flight. Not counted in the statistics until asked for.
+    fn prefetch_dnsbl(&self, ips: &[IpAddr]) {
+        let inner = &self.inner;
+        let zones = inner
+            .zones
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let now = Instant::now();
+        for zone in zones {
+            for &ip in ips {
+                let key: DnsblKey = (Arc::clone(&zone), ip);
+                let fetch = || fetch_dnsbl(Arc::clone(inner), key.clone());
+                let _ = inner
+                    .dnsbl
+                    .get_or_start(inner.io.handle(), key.clone(), now, fetch);
+            }
+        }
     }
 
     /// The counters so far.
@@ -331,7 +387,7 @@ where
         }
         let slot = values.len();
         slot_of.insert(key.clone(), slot);
-        match cache.get_or_start(key.clone(), now, || fetch(key.clone())) {
+        match cache.get_or_start(inner.io.handle(), key.clone(), now, || fetch(key.clone())) {
             Cached::Hit(value) => {
                 inner.cache_hits.fetch_add(1, Ordering::Relaxed);
                 values.push(Some(value));

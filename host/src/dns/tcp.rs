@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use hickory_proto::op::Message;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -59,7 +59,8 @@ impl Connection {
             _ => Exchange::Io(e.to_string()),
         })?;
         let _ = stream.set_nodelay(true);
-        let (mut read, write) = stream.into_split();
+        let (read, write) = stream.into_split();
+        let mut read = BufReader::new(read);
         let (writer, mut queue) = mpsc::channel::<Vec<u8>>(IN_FLIGHT_PER_CONNECTION);
         let waiters: Waiters = Arc::default();
         let closed = Arc::new(AtomicBool::new(false));
