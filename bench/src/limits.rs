@@ -1,7 +1,10 @@
 //! Robustness figures (issue 8's bars that the runner can be measured on today): a dead
-//! nameserver against lookups off, and a huge newline-free line between good lines.
+//! (refusing) and a silent nameserver against lookups off, and a huge newline-free line
+//! between good lines.
 
 use std::io::Write;
+
+use fixture::dns::{DnsFixture, FixtureConfig};
 
 use crate::ctx::{Ctx, arg};
 use crate::data;
@@ -13,44 +16,60 @@ const DEAD_NAMESERVER: &str = "127.0.0.1:9";
 /// Lines and clients of the dead-resolver corpus, as the issue measured it.
 const DEAD_CLIENTS: u32 = 115;
 
-/// Dead nameserver: the run with reverse DNS against nothing, and the same run with
-/// `--no-dns`; bar: within 2× of it plus one lookup timeout (all its tries).
+/// Dead nameserver: the run with reverse DNS against nothing listening (the kernel refuses:
+/// ICMP port unreachable) and against a server that drops every query (silence), and the
+/// same run with `--no-dns`; bar: within 2× of it plus one lookup timeout (all its tries).
 fn dead_resolver(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let lines = ctx.sizes.parse_lines;
     let file = data::corpus_file(&ctx.work, &data::corpus_options(lines, DEAD_CLIENTS))?;
     let file = arg(&file)?;
     let off = ctx.run_logenrich("dead-off", &[file, "--no-dns", "--no-geoip"])?;
+    // The silent server: the hickory fixture dropping everything, on a runtime of ours
+    // that serves while the CLI runs.
+    let rt = tokio::runtime::Runtime::new()?;
+    let silent = rt.block_on(DnsFixture::start(FixtureConfig {
+        drop_percent: 100,
+        ..FixtureConfig::default()
+    }))?;
+    let silent_addr = silent.addr().to_string();
     let timeout = 1.0;
     let attempts = 1;
-    let dead = ctx.run_logenrich(
-        "dead-on",
-        &[
-            file,
-            "--no-geoip",
-            "--nameserver",
-            DEAD_NAMESERVER,
-            "--timeout",
-            "1",
-            "--attempts",
-            "1",
-        ],
-    )?;
     let one_timeout = timeout * f64::from(attempts + 1);
     let bound = 2.0 * off.wall.as_secs_f64() + one_timeout;
-    report.push(Row::new(
-        format!(
-            "nameserver down, {} lines, {DEAD_CLIENTS} clients",
-            count(lines)
+    for (what, tag, ns) in [
+        ("nameserver down", "dead-on", DEAD_NAMESERVER),
+        (
+            "nameserver silent (drops every query)",
+            "silent-on",
+            silent_addr.as_str(),
         ),
-        format!(
-            "{} against {} with --no-dns (bound 2× + one timeout of {one_timeout:.0} s = {})",
-            secs(dead.wall.as_secs_f64()),
-            secs(off.wall.as_secs_f64()),
-            secs(bound)
-        ),
-        "≤ 2× --no-dns + one timeout",
-        dead.wall.as_secs_f64() <= bound,
-    ));
+    ] {
+        let dead = ctx.run_logenrich(
+            tag,
+            &[
+                file,
+                "--no-geoip",
+                "--nameserver",
+                ns,
+                "--timeout",
+                "1",
+                "--attempts",
+                "1",
+            ],
+        )?;
+        report.push(Row::new(
+            format!("{what}, {} lines, {DEAD_CLIENTS} clients", count(lines)),
+            format!(
+                "{} against {} with --no-dns (bound 2× + one timeout of {one_timeout:.0} s = {})",
+                secs(dead.wall.as_secs_f64()),
+                secs(off.wall.as_secs_f64()),
+                secs(bound)
+            ),
+            "≤ 2× --no-dns + one timeout",
+            dead.wall.as_secs_f64() <= bound,
+        ));
+    }
+    drop(silent);
     Ok(())
 }
 
