@@ -18,8 +18,8 @@ mod parse_tag;
 mod peers;
 mod procs;
 mod realdns;
-mod resolvers;
 mod report;
+mod resolvers;
 mod startup;
 
 use std::path::PathBuf;
