@@ -81,7 +81,8 @@ impl Client {
                     Admit::Go => {}
                     Admit::Reject { probe } => {
                         if probe {
-                            self.probe(server);
+                            // A down server is probed with real traffic: this question.
+                            self.probe(server, Some((query.clone(), bytes.clone())));
                         }
                         last = unreachable(server);
                         continue;
@@ -92,7 +93,7 @@ impl Client {
                     Ok(answer) => return Ok(answer),
                     Err(Exchange::Timeout { sent }) => {
                         if server.timed_out(sent) {
-                            self.probe(server);
+                            self.probe(server, None);
                         }
                         last = Failure::Timeout;
                     }
@@ -123,14 +124,20 @@ impl Client {
         ask(server, query, bytes, self.timeout, &self.counters).await
     }
 
-    /// Starts a background probe of a suspect or down server: the root's SOA, a question
-    /// every server answers somehow (a recursive one with the SOA, an authoritative one
-    /// often with REFUSED). Any answer brings the server back up.
-    fn probe(&self, server: &Arc<Server>) {
+    /// Starts a background probe of a suspect or down server; any answer (even REFUSED)
+    /// brings it back up. A suspect server (one query timed out in silence) is asked a
+    /// neutral question, the root's SOA, so a server that drops only some names is not
+    /// taken for dead; a down server is asked `question`, a lookup's own (a server that
+    /// cannot answer the root, e.g. a recursive resolver offline, still answers those).
+    fn probe(&self, server: &Arc<Server>, question: Option<(Message, Vec<u8>)>) {
         let server = Arc::clone(server);
         let (timeout, counters) = (self.timeout, Arc::clone(&self.counters));
         tokio::spawn(async move {
-            let probed = match wire::query(Name::root(), RecordType::SOA) {
+            let question = match question {
+                Some(q) => Ok(q),
+                None => wire::query(Name::root(), RecordType::SOA),
+            };
+            let probed = match question {
                 Ok((query, bytes)) => ask(&server, &query, &bytes, timeout, &counters).await,
                 Err(e) => Err(Exchange::Io(e)),
             };

@@ -7,10 +7,13 @@
 //! expected failures (not found, timeout, SERVFAIL, an unreachable server) are values,
 //! never errors.
 //!
-//! The queries themselves go out through [`client`]: hickory-proto encodes and decodes the
-//! messages, our own small UDP and TCP exchanges carry them ([`udp`], [`tcp`]), and
-//! [`server`] keeps per nameserver an RTT estimate (retransmit timer), a circuit breaker
-//! and a TCP preference. hickory-resolver only reads `/etc/resolv.conf`.
+//! The queries themselves go out through `client`: hickory-proto encodes and decodes the
+//! messages, our own small UDP and TCP exchanges carry them (`udp`, `tcp`), and
+//! `server` keeps per nameserver an RTT estimate (retransmit timer), a circuit breaker
+//! and a TCP preference. The lookups run on the provider's own I/O thread (`io`), and a
+//! PTR request also starts the DNSBL lookups of the same addresses in the zones asked
+//! before, so a batch's two kinds of lookups overlap. hickory-resolver only reads
+//! `/etc/resolv.conf`.
 //!
 //! Why not hickory-resolver's exchange (0.26.3): against Debian's NSD with its default
 //! response rate limiting, a burst of DNSBL queries gets part of its answers truncated

@@ -9,8 +9,9 @@
 //! (the root's SOA; any response, even REFUSED, proves the server alive) decides, so a
 //! server that only drops some names is not taken for dead; if the probe times out too,
 //! the server is down. While down, lookups fail at once, as a value, instead of each
-//! waiting out its timeout; a probe asks again after a back-off (1 s, doubling up to
-//! 30 s), and any answer brings the server back *up*.
+//! waiting out its timeout; a probe (a rejected lookup's question, in the background)
+//! asks again after a back-off (1 s, doubling up to 30 s), and any answer brings the
+//! server back *up*.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
