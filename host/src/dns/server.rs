@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
+
 use super::tcp::TcpPool;
 
 /// The lowest retransmit interval: a loopback server answers in well under a millisecond
@@ -120,6 +122,8 @@ pub(super) struct Server {
     silent_timeouts: AtomicU32,
     /// Nanoseconds from `epoch` until which TCP is preferred (0: not).
     prefer_tcp_until: AtomicU64,
+    /// Wakes the UDP queries waiting for an answer when TCP becomes preferred.
+    tcp_switch: Notify,
     epoch: Instant,
 }
 
@@ -134,6 +138,7 @@ impl Server {
             last_response: AtomicU64::new(0),
             silent_timeouts: AtomicU32::new(0),
             prefer_tcp_until: AtomicU64::new(0),
+            tcp_switch: Notify::new(),
             epoch: Instant::now(),
         }
     }
@@ -161,8 +166,22 @@ impl Server {
 
     /// A UDP answer came back truncated: prefer TCP for a while.
     pub(super) fn truncated(&self) {
+        let was = self.prefers_tcp();
         let until = self.nanos(Instant::now() + PREFER_TCP_FOR);
         self.prefer_tcp_until.fetch_max(until, Ordering::Relaxed);
+        if !was {
+            self.tcp_switch.notify_waiters();
+        }
+    }
+
+    /// Whether a round trip was measured yet.
+    pub(super) fn has_rtt(&self) -> bool {
+        lock(&self.rtt).estimate.is_some()
+    }
+
+    /// Completes when the server next turns to preferring TCP.
+    pub(super) fn switched_to_tcp(&self) -> impl std::future::Future<Output = ()> + '_ {
+        self.tcp_switch.notified()
     }
 
     /// Whether queries go over TCP first now.

@@ -10,7 +10,8 @@
 //! random ID and an answer to any of them is taken: the ID tells which send it answers,
 //! so its round trip is measured even after resends (a late answer to the first send
 //! teaches the estimator that the server got slower, where Karn's rule would drop the
-//! sample and keep resending too early). A send the kernel cannot take now
+//! sample and keep resending too early). A query waiting for its answer moves to TCP as
+//! soon as the server's answers to others come back truncated (rate limiting). A send the kernel cannot take now
 //! (`ENOBUFS`, a full socket buffer) is local back-pressure: it is retried shortly and
 //! never counts as a failure.
 
@@ -27,6 +28,8 @@ use super::wire::{self, Exchange};
 
 /// Largest UDP answer read (the EDNS payload size we advertise is smaller).
 const RECV_BUFFER: usize = 4096;
+/// How often a query sent before the server's round trip was known looks at the estimate.
+const RECHECK: Duration = Duration::from_millis(20);
 /// Pause before a send the kernel refused for lack of buffers is tried again.
 const BACKPRESSURE_PAUSE: Duration = Duration::from_millis(1);
 
@@ -76,10 +79,19 @@ pub(super) async fn exchange(
     send(&socket, bytes, deadline).await?;
     // Each send's ID and time; the first is the query's own.
     let mut sends: Vec<(u16, Instant)> = vec![(query.metadata.id, first_sent)];
-    let mut resend_at = first_sent + server.rto(deadline.saturating_duration_since(first_sent));
+    let cap = deadline.saturating_duration_since(first_sent);
+    let mut resend_at = first_sent + server.rto(cap);
+    // Sent before any round trip was measured: the interval is a guess (200 ms), so look
+    // again soon, when the first answers of the burst may have measured the server.
+    let mut provisional = !server.has_rtt();
     let mut buf = vec![0u8; RECV_BUFFER];
+    let switch = server.switched_to_tcp();
+    tokio::pin!(switch);
     loop {
-        let wake = resend_at.min(deadline);
+        let mut wake = resend_at.min(deadline);
+        if provisional {
+            wake = wake.min(Instant::now() + RECHECK);
+        }
         tokio::select! {
             received = socket.recv(&mut buf) => match received {
                 Ok(n) => {
@@ -97,6 +109,8 @@ pub(super) async fn exchange(
                 Err(e) if is_backpressure(&e) => {}
                 Err(e) => return Err(Exchange::Io(e.to_string())),
             },
+            // Another query's answer came back truncated: this one goes over TCP now.
+            () = &mut switch => return Err(Exchange::UseTcp),
             () = tokio::time::sleep_until(wake.into()) => {
                 let now = Instant::now();
                 if now >= deadline {
@@ -104,6 +118,13 @@ pub(super) async fn exchange(
                 }
                 if server.prefers_tcp() {
                     return Err(Exchange::UseTcp);
+                }
+                if provisional && server.has_rtt() {
+                    provisional = false;
+                    resend_at = resend_at.min(first_sent + server.rto(cap));
+                }
+                if now < resend_at {
+                    continue;
                 }
                 let id = rand::random::<u16>();
                 send(&socket, &wire::with_id(bytes, id), deadline).await?;
