@@ -105,7 +105,19 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
 
     /// The value cached for `key` if it is still valid at `now`; counts a hit or a miss.
     pub fn get(&self, key: &K, now: Instant) -> Option<V> {
-        let found = self.entries.as_ref().and_then(|entries| {
+        let found = self.lookup(key, now);
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// The value cached for `key` if still valid at `now`, not counted.
+    fn lookup(&self, key: &K, now: Instant) -> Option<V> {
+        self.entries.as_ref().and_then(|entries| {
             let mut entries = lock(entries);
             match entries.get(key) {
                 Some(entry) if entry.expires > now => Some(entry.value.clone()),
@@ -115,14 +127,7 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
                 }
                 None => None,
             }
-        });
-        let counter = if found.is_some() {
-            &self.hits
-        } else {
-            &self.misses
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        found
+        })
     }
 
     /// Caches `value` for `key` from `now` for as long as `lifetime` allows under the policy;
@@ -237,10 +242,14 @@ where
         F: FnOnce() -> Fut,
         Fut: Future<Output = (V, Lifetime)> + Send + 'static,
     {
-        // The in-flight lock is held across the cache check, so a lookup that ends in
+        // Most requests are hits: answered without the in-flight lock.
+        if let Some(value) = self.cache.get(&key, now) {
+            return Cached::Hit(value);
+        }
+        // The in-flight lock is held across a second cache check, so a lookup that ends in
         // between (cache filled, then removed from the map) cannot be missed.
         let mut in_flight = lock(&self.in_flight);
-        if let Some(value) = self.cache.get(&key, now) {
+        if let Some(value) = self.cache.lookup(&key, now) {
             return Cached::Hit(value);
         }
         if let Some(result) = in_flight.get(&key) {

@@ -238,18 +238,19 @@ impl DnsProvider {
     /// Looks up the PTR name of every address: exactly one outcome per input, in input
     /// order. IPv4-mapped IPv6 addresses are looked up as IPv4.
     ///
-    /// The DNSBL lookups of the same addresses in the zones asked so far start at once too,
-    /// in the background: a batch asks for its PTR names and then for its DNSBL verdicts,
-    /// and this way both sets of lookups run together (the later `dnsbl` call joins them).
+    /// For each address whose PTR lookup this call starts (a new client), the DNSBL lookups
+    /// in the zones asked so far start at once too, in the background: a batch asks for
+    /// its PTR names and then for its DNSBL verdicts, and this way both sets of lookups run
+    /// together (the later `dnsbl` call joins them).
     pub async fn reverse(&self, ips: &[IpAddr]) -> Vec<PtrOutcome> {
         let keys: Vec<IpAddr> = ips.iter().map(|ip| ip.to_canonical()).collect();
         let inner = &self.inner;
-        self.prefetch_dnsbl(&keys);
         resolve_all(
             inner,
             &inner.ptr,
             keys,
             |ip| fetch_ptr(Arc::clone(inner), ip).boxed(),
+            |new| self.prefetch_dnsbl(new),
             || PtrOutcome::Failed(aborted()),
         )
         .await
@@ -270,9 +271,14 @@ impl DnsProvider {
             .collect();
         let inner = &self.inner;
         let fetch = |key: DnsblKey| fetch_dnsbl(Arc::clone(inner), key).boxed();
-        resolve_all(inner, &inner.dnsbl, keys, fetch, || {
-            DnsblOutcome::Failed(aborted())
-        })
+        resolve_all(
+            inner,
+            &inner.dnsbl,
+            keys,
+            fetch,
+            |_| {},
+            || DnsblOutcome::Failed(aborted()),
+        )
         .await
     }
 
@@ -368,12 +374,14 @@ fn aborted() -> LookupError {
 }
 
 /// Resolves a batch: each distinct key once, from the cache, a lookup in flight or a new
-/// lookup; all pending ones awaited together. Returns one value per key, in order.
+/// lookup; all pending ones awaited together. `started` is told the keys whose lookups
+/// this call started, before it waits. Returns one value per key, in order.
 async fn resolve_all<K, V>(
     inner: &Inner,
     cache: &Arc<LookupCache<K, V>>,
     keys: Vec<K>,
     fetch: impl Fn(K) -> BoxFuture<'static, (V, Lifetime)>,
+    started: impl FnOnce(&[K]),
     on_abort: impl Fn() -> V,
 ) -> Vec<V>
 where
@@ -381,40 +389,44 @@ where
     V: Clone + Send + Sync + 'static,
 {
     let now = Instant::now();
-    let mut slot_of: HashMap<K, usize> = HashMap::with_capacity(keys.len());
-    let mut values: Vec<Option<V>> = Vec::new();
+    // The component sends distinct addresses; a repeated key takes its first one's value.
+    let mut first: HashMap<&K, usize> = HashMap::with_capacity(keys.len());
+    let mut repeats: Vec<(usize, usize)> = Vec::new();
+    let mut values: Vec<Option<V>> = vec![None; keys.len()];
     let mut pending: Vec<(usize, SharedLookup<V>)> = Vec::new();
-    for key in &keys {
-        if slot_of.contains_key(key) {
+    let mut new_keys: Vec<K> = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        if let Some(&j) = first.get(key) {
+            repeats.push((i, j));
             continue;
         }
-        let slot = values.len();
-        slot_of.insert(key.clone(), slot);
+        first.insert(key, i);
         match cache.get_or_start(inner.io.handle(), key.clone(), now, || fetch(key.clone())) {
             Cached::Hit(value) => {
                 inner.cache_hits.fetch_add(1, Ordering::Relaxed);
-                values.push(Some(value));
+                values[i] = Some(value);
             }
             Cached::InFlight { result, joined } => {
                 if joined {
                     inner.inflight_joins.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    new_keys.push(key.clone());
                 }
-                values.push(None);
-                pending.push((slot, result));
+                pending.push((i, result));
             }
         }
     }
+    started(&new_keys);
     let (slots, lookups): (Vec<usize>, Vec<SharedLookup<V>>) = pending.into_iter().unzip();
     for (slot, value) in slots.into_iter().zip(join_all(lookups).await) {
         values[slot] = Some(value.unwrap_or_else(&on_abort));
     }
-    keys.iter()
-        .map(|key| {
-            slot_of
-                .get(key)
-                .and_then(|&slot| values[slot].clone())
-                .unwrap_or_else(&on_abort)
-        })
+    for (i, j) in repeats {
+        values[i] = values[j].clone();
+    }
+    values
+        .into_iter()
+        .map(|v| v.unwrap_or_else(&on_abort))
         .collect()
 }
 

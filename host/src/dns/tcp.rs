@@ -193,11 +193,9 @@ impl TcpPool {
                 return Err(Exchange::Timeout { sent });
             }
         };
-        // The answer carries our connection-level ID: match it against the query as sent.
-        let mut sent = query.clone();
-        sent.metadata.id = id;
-        wire::matching_answer(&sent, &body)
-            .map(|mut answer| {
+        // The answer carries our connection-level ID.
+        wire::answer_to_any(query, std::iter::once(id), &body)
+            .map(|(mut answer, _)| {
                 answer.metadata.id = query.metadata.id;
                 answer
             })
