@@ -163,11 +163,11 @@ async fn ask(
     counters: &Counters,
 ) -> Result<Message, Exchange> {
     let deadline = Instant::now() + timeout;
-    if !server.prefers_tcp() {
+    if !server.prefers_tcp(query) {
         counters.queries.fetch_add(1, Ordering::Relaxed);
         match udp::exchange(server, query, bytes, deadline, &counters.retransmits).await {
             Ok(answer) if !answer.metadata.truncation => return Ok(answer),
-            Ok(_) => server.truncated(),
+            Ok(_) => server.truncated(query),
             Err(Exchange::UseTcp) => {}
             Err(e) => return Err(e),
         }

@@ -1,6 +1,9 @@
 //! What the provider knows about one nameserver: its round-trip time (for the retransmit
-//! timer), whether it is reachable (a circuit breaker), and whether to ask it over TCP for
-//! a while (it answers UDP truncated, e.g. when its response rate limiting slips).
+//! timer), whether it is reachable (a circuit breaker), and which zones to ask it over TCP
+//! for a while.
+//!
+//! TCP first: a server that answers a UDP query truncated (a large answer, or its rate
+//! limiting's "slip") is asked the queries of that zone over TCP for 10 s.
 //!
 //! The breaker: a server that refuses (ICMP port unreachable on the connected UDP socket)
 //! is *down* at once, and so is one that lets [`SILENT_TIMEOUTS`] queries time out without
@@ -18,6 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use hickory_proto::op::Message;
 use tokio::sync::Notify;
 
 use super::tcp::TcpPool;
@@ -97,6 +101,27 @@ pub(super) enum Admit {
     },
 }
 
+/// The zone of a query's name, as far as rate limiting goes: the name without its leading
+/// address labels (IPv4 octets, IPv6 nibbles), so `4.3.2.1.in-addr.arpa` → `in-addr.arpa`
+/// and `4.3.2.1.bl.test` → `bl.test`. NSD's rate limiting counts NXDOMAIN answers per
+/// zone, and positive answers per name: a truncated DNSBL answer says nothing about PTR
+/// queries, which may stay on UDP.
+fn zone_of(query: &Message) -> String {
+    let Some(q) = query.queries.first() else {
+        return String::new();
+    };
+    let labels: Vec<&[u8]> = q.name.iter().collect();
+    let skip = labels
+        .iter()
+        .take_while(|l| l.len() <= 3 && l.iter().all(u8::is_ascii_hexdigit))
+        .count();
+    let rest: Vec<String> = labels[skip..]
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase())
+        .collect();
+    rest.join(".")
+}
+
 /// The breaker's state right after a server is judged down.
 fn down(now: Instant) -> Health {
     Health::Down {
@@ -120,8 +145,8 @@ pub(super) struct Server {
     last_response: AtomicU64,
     /// Timeouts in silence since the last response.
     silent_timeouts: AtomicU32,
-    /// Nanoseconds from `epoch` until which TCP is preferred (0: not).
-    prefer_tcp_until: AtomicU64,
+    /// Zones (see [`zone_of`]) asked over TCP first, and until when.
+    prefer_tcp: Mutex<Vec<(String, Instant)>>,
     /// Wakes the UDP queries waiting for an answer when TCP becomes preferred.
     tcp_switch: Notify,
     epoch: Instant,
@@ -137,7 +162,7 @@ impl Server {
             was_down: AtomicBool::new(false),
             last_response: AtomicU64::new(0),
             silent_timeouts: AtomicU32::new(0),
-            prefer_tcp_until: AtomicU64::new(0),
+            prefer_tcp: Mutex::default(),
             tcp_switch: Notify::new(),
             epoch: Instant::now(),
         }
@@ -164,12 +189,25 @@ impl Server {
         *lock(&self.health) = Health::Up;
     }
 
-    /// A UDP answer came back truncated: prefer TCP for a while.
-    pub(super) fn truncated(&self) {
-        let was = self.prefers_tcp();
-        let until = self.nanos(Instant::now() + PREFER_TCP_FOR);
-        self.prefer_tcp_until.fetch_max(until, Ordering::Relaxed);
-        if !was {
+    /// The UDP answer to `query` came back truncated: prefer TCP for the queries of its
+    /// zone for a while.
+    pub(super) fn truncated(&self, query: &Message) {
+        let zone = zone_of(query);
+        let until = Instant::now() + PREFER_TCP_FOR;
+        let mut prefer = lock(&self.prefer_tcp);
+        let switched = match prefer.iter_mut().find(|(z, _)| *z == zone) {
+            Some((_, old)) => {
+                let switched = *old <= Instant::now();
+                *old = until;
+                switched
+            }
+            None => {
+                prefer.push((zone, until));
+                true
+            }
+        };
+        drop(prefer);
+        if switched {
             self.tcp_switch.notify_waiters();
         }
     }
@@ -179,14 +217,20 @@ impl Server {
         lock(&self.rtt).estimate.is_some()
     }
 
-    /// Completes when the server next turns to preferring TCP.
+    /// Completes when the server next turns to preferring TCP for some zone.
     pub(super) fn switched_to_tcp(&self) -> impl std::future::Future<Output = ()> + '_ {
         self.tcp_switch.notified()
     }
 
-    /// Whether queries go over TCP first now.
-    pub(super) fn prefers_tcp(&self) -> bool {
-        self.prefer_tcp_until.load(Ordering::Relaxed) > self.nanos(Instant::now())
+    /// Whether `query` goes over TCP first now: its zone lately got truncated answers.
+    pub(super) fn prefers_tcp(&self, query: &Message) -> bool {
+        let prefer = lock(&self.prefer_tcp);
+        if prefer.is_empty() {
+            return false;
+        }
+        let zone = zone_of(query);
+        let now = Instant::now();
+        prefer.iter().any(|(z, until)| *z == zone && *until > now)
     }
 
     /// The server refused (ICMP port unreachable): down at once.
@@ -298,6 +342,24 @@ mod tests {
         }
         let rto = rtt.rto(ms(2000));
         assert!(rto >= ms(40) && rto < ms(100), "{rto:?}");
+    }
+
+    #[test]
+    fn zones_leave_out_the_address_labels() {
+        let zone = |name: &str| {
+            let name = hickory_proto::rr::Name::from_ascii(name).expect("name");
+            let mut m = Message::query();
+            m.add_query(hickory_proto::op::Query::query(
+                name,
+                hickory_proto::rr::RecordType::A,
+            ));
+            zone_of(&m)
+        };
+        assert_eq!(zone("4.3.2.1.in-addr.arpa."), "in-addr.arpa");
+        assert_eq!(zone("99.2.0.192.BL.test."), "bl.test");
+        let v6 = "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.";
+        assert_eq!(zone(v6), "ip6.arpa");
+        assert_eq!(zone("."), "");
     }
 
     #[test]

@@ -109,14 +109,19 @@ pub(super) async fn exchange(
                 Err(e) if is_backpressure(&e) => {}
                 Err(e) => return Err(Exchange::Io(e.to_string())),
             },
-            // Another query's answer came back truncated: this one goes over TCP now.
-            () = &mut switch => return Err(Exchange::UseTcp),
+            // Another answer came back truncated: if from this zone, go over TCP now.
+            () = &mut switch => {
+                if server.prefers_tcp(query) {
+                    return Err(Exchange::UseTcp);
+                }
+                switch.set(server.switched_to_tcp());
+            }
             () = tokio::time::sleep_until(wake.into()) => {
                 let now = Instant::now();
                 if now >= deadline {
                     return Err(Exchange::Timeout { sent: first_sent });
                 }
-                if server.prefers_tcp() {
+                if server.prefers_tcp(query) {
                     return Err(Exchange::UseTcp);
                 }
                 if provisional && server.has_rtt() {
