@@ -2,7 +2,8 @@
 //! flight at once (RFC 7766 §6.2.1 pipelining), answers matched by ID.
 //!
 //! Each connection has a writer task (queries from a bounded channel, written in batches)
-//! and a reader task (length-prefixed answers, handed to their waiters). Writing never
+//! and a reader task (length-prefixed answers, handed to their waiters, each read
+//! acknowledged at once: see [`quick_ack`]). Writing never
 //! waits for reading, so a server that answers in order keeps both directions moving.
 //! Back-pressure is waiting, never an error: a query waits for one of the connection's
 //! [`IN_FLIGHT_PER_CONNECTION`] slots and for room in its write channel. A connection the
@@ -17,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use hickory_proto::op::Message;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -28,6 +29,23 @@ use super::wire::{self, Exchange};
 const CONNECTIONS: usize = 2;
 /// Queries in flight per connection.
 const IN_FLIGHT_PER_CONNECTION: usize = 256;
+
+/// Bytes read from a connection at a time.
+const READ_CHUNK: usize = 16 << 10;
+
+/// Acknowledges what was just read at once instead of after the delayed-ACK timer. A server
+/// that writes its answers with Nagle's algorithm on (NSD does) holds each answer until the
+/// previous one is acknowledged; with our ACKs delayed, 20 pipelined queries took 44 ms on
+/// loopback instead of 0.2 ms. Linux leaves quick-ACK mode on its own, so this is renewed
+/// after every read; elsewhere it is a no-op.
+fn quick_ack(read: &tokio::net::tcp::OwnedReadHalf) {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = socket2::SockRef::from(read.as_ref()).set_tcp_quickack(true);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = read;
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -59,8 +77,7 @@ impl Connection {
             _ => Exchange::Io(e.to_string()),
         })?;
         let _ = stream.set_nodelay(true);
-        let (read, write) = stream.into_split();
-        let mut read = BufReader::new(read);
+        let (mut read, write) = stream.into_split();
         let (writer, mut queue) = mpsc::channel::<Vec<u8>>(IN_FLIGHT_PER_CONNECTION);
         let waiters: Waiters = Arc::default();
         let closed = Arc::new(AtomicBool::new(false));
@@ -81,18 +98,29 @@ impl Connection {
         let reader_waiters = Arc::clone(&waiters);
         let reader_closed = Arc::clone(&closed);
         let reader = tokio::spawn(async move {
-            let mut len = [0u8; 2];
-            while read.read_exact(&mut len).await.is_ok() {
-                let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
-                if read.read_exact(&mut body).await.is_err() {
-                    break;
-                }
-                let Some(id) = body.first_chunk::<2>().map(|h| u16::from_be_bytes(*h)) else {
-                    continue;
+            let mut chunk = vec![0u8; READ_CHUNK];
+            let mut pending: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+            loop {
+                let n = match read.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
                 };
-                if let Some(waiter) = lock(&reader_waiters).remove(&id) {
-                    let _ = waiter.send(body);
+                quick_ack(&read);
+                pending.extend_from_slice(&chunk[..n]);
+                let mut start = 0;
+                while let Some(head) = pending[start..].first_chunk::<2>() {
+                    let len = usize::from(u16::from_be_bytes(*head));
+                    let Some(body) = pending.get(start + 2..start + 2 + len) else {
+                        break;
+                    };
+                    if let Some(id) = body.first_chunk::<2>().map(|h| u16::from_be_bytes(*h))
+                        && let Some(waiter) = lock(&reader_waiters).remove(&id)
+                    {
+                        let _ = waiter.send(body.to_vec());
+                    }
+                    start += 2 + len;
                 }
+                pending.drain(..start);
             }
             reader_closed.store(true, Ordering::Relaxed);
             // Dropping the senders tells every waiter the connection is gone.
