@@ -15,6 +15,7 @@ use crate::lookups::{DnsblAnswer, Geo, LookupError, Lookups, Ptr};
 use crate::parse::{ParseError, Parsed, parse_line};
 use crate::scanner::Evidence;
 use crate::settings::Filter;
+use crate::tagging::LineTags;
 
 /// A batch of lines as one buffer plus the end offset of each line (the WIT `batch`).
 #[derive(Debug, Clone, Copy)]
@@ -243,8 +244,8 @@ pub fn process(
 
     out.reserve(texts.len() * (360 + fragments.len() / n.max(1)));
     let mut times = TimeWriter::default();
-    // User-Agents repeat within a batch: each distinct one is scanned once.
-    let mut ua_memo: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
+    // User-Agents and requests repeat within a batch: each distinct one is scanned once.
+    let mut tags = LineTags::new(filter);
     for (i, (line, (text, lossy))) in parsed.iter().zip(&texts).enumerate() {
         let line_no = batch.first_line + i as u64;
         out.push(b'{');
@@ -260,6 +261,7 @@ pub fn process(
                 json::str(out, &e.reason);
                 out.extend_from_slice(b"},\"raw\":");
                 json::str(out, text);
+                tags.write_raw_attacks(out, text);
             }
             Ok((p, slot)) => {
                 stats.parsed += 1;
@@ -269,9 +271,7 @@ pub fn process(
                 out.extend_from_slice(&fragments[bounds[slot]..bounds[slot + 1]]);
                 out.extend_from_slice(b",\"scanner\":");
                 let ua: &[&str] = match p.user_agent {
-                    Some(ua) => ua_memo
-                        .entry(ua)
-                        .or_insert_with(|| filter.tagger.ua_matches(ua)),
+                    Some(ua) => &tags.ua(ua).keywords,
                     None => &[],
                 };
                 match Evidence::combine(&dns_matches[slot], ua) {
@@ -286,6 +286,7 @@ pub fn process(
                         out.push(b'}');
                     }
                 }
+                tags.write_attacks(out, p);
             }
         }
         if *lossy {

@@ -6,6 +6,8 @@
 //! calls [`Session`]); everything here is tested natively with `cargo test -p
 //! logenrich-policy`.
 
+pub mod attacks;
+pub mod attacks_rules;
 pub mod batch;
 pub mod dnsbl;
 pub mod json;
@@ -14,6 +16,7 @@ pub mod parse;
 pub mod scanner;
 pub mod session;
 pub mod settings;
+pub mod tagging;
 pub mod time;
 
 pub use batch::{BatchIn, BatchStats};

@@ -4,6 +4,8 @@
 //! Settings are named values rather than a fixed record so that a 0.2.x component can add
 //! a setting without breaking hosts written for 0.2.0 (see the WIT `setting`).
 
+use crate::attacks::{ATTACK_RULE, AttackSettings, Attacks, RuleSpec};
+use crate::attacks_rules::DEFAULT_RULES;
 use crate::dnsbl::Zone;
 use crate::parse::Format;
 use crate::scanner::{DEFAULT_DNS_KEYWORDS, DEFAULT_UA_KEYWORDS, Tagger};
@@ -84,6 +86,8 @@ pub struct Filter {
     pub tagger: Tagger,
     /// The DNSBL zones, in the configured order, with their code tables.
     pub zones: Vec<Zone>,
+    /// The compiled attack rules; `None` when attack tagging is off.
+    pub attacks: Option<Attacks>,
 }
 
 fn texts(l: &[&str]) -> Vec<String> {
@@ -92,7 +96,7 @@ fn texts(l: &[&str]) -> Vec<String> {
 
 /// Every setting with its default value, in documentation order.
 pub fn defaults() -> Vec<Setting> {
-    vec![
+    let mut settings = vec![
         Setting::new("format", Value::Text("auto".into())),
         Setting::new("reverse-dns", Value::Flag(true)),
         Setting::new("geoip", Value::Flag(true)),
@@ -110,7 +114,17 @@ pub fn defaults() -> Vec<Setting> {
                     .collect(),
             ),
         ),
-    ]
+        Setting::new("attacks", Value::Flag(true)),
+        Setting::new("attack-defaults", Value::Flag(true)),
+        Setting::new("attack-disable", Value::Texts(Vec::new())),
+    ];
+    settings.extend(DEFAULT_RULES.iter().map(|r| {
+        Setting::new(
+            format!("{ATTACK_RULE}{}", r.id),
+            Value::Table(RuleSpec::builtin(r).to_table()),
+        )
+    }));
+    settings
 }
 
 /// The settings after overrides, before compiling.
@@ -124,6 +138,7 @@ struct Raw {
     extra_dns: Vec<String>,
     zones: Vec<String>,
     codes: Vec<(String, Vec<(String, String)>)>,
+    attacks: AttackSettings,
 }
 
 fn wrong_shape(s: &Setting, want: &str) -> ConfigError {
@@ -164,6 +179,18 @@ impl Raw {
             "extra-ua-keywords" => texts(&mut self.extra_ua),
             "extra-dns-keywords" => texts(&mut self.extra_dns),
             "dnsbl-zones" => texts(&mut self.zones),
+            "attacks" => flag(&mut self.attacks.enabled),
+            "attack-defaults" => flag(&mut self.attacks.defaults),
+            "attack-disable" => texts(&mut self.attacks.disable),
+            name if name.starts_with(ATTACK_RULE) => match &s.value {
+                Value::Table(t) => {
+                    let id = &name[ATTACK_RULE.len()..];
+                    self.attacks.rules.retain(|(r, _)| r != id);
+                    self.attacks.rules.push((id.to_string(), t.clone()));
+                    Ok(())
+                }
+                _ => Err(wrong_shape(s, "table")),
+            },
             name if name.starts_with(DNSBL_CODES) => match &s.value {
                 Value::Table(t) => {
                     let zone = normalize_zone(&name[DNSBL_CODES.len()..]);
@@ -224,6 +251,7 @@ impl Filter {
             extra_dns: Vec::new(),
             zones: Vec::new(),
             codes: Vec::new(),
+            attacks: AttackSettings::default(),
         };
         for s in settings {
             raw.apply(s)?;
@@ -278,12 +306,17 @@ impl Filter {
             }
             zones.push(zone);
         }
+        let attacks = raw
+            .attacks
+            .compile()
+            .map_err(|(field, reason)| ConfigError { field, reason })?;
         Ok(Self {
             format,
             reverse_dns: raw.reverse_dns,
             geoip: raw.geoip,
             tagger,
             zones,
+            attacks,
         })
     }
 }
@@ -352,6 +385,28 @@ mod tests {
         assert_eq!(v.meanings, ["spam"]);
         let v = f.zones[0].decode(&["127.0.0.4".parse().unwrap()], None);
         assert!(v.meanings[0].starts_with("XBL"), "{:?}", v.meanings);
+    }
+
+    #[test]
+    fn attack_settings_compile_or_name_the_rule() {
+        let f = Filter::new(&defaults()).unwrap();
+        assert_eq!(f.attacks.as_ref().unwrap().len(), DEFAULT_RULES.len());
+        let f = Filter::new(&[Setting::new("attacks", Value::Flag(false))]).unwrap();
+        assert!(f.attacks.is_none());
+        let e = Filter::new(&[Setting::new(
+            "attack-rule.mine",
+            Value::Table(vec![("pattern".into(), "a(".into())]),
+        )])
+        .unwrap_err();
+        assert_eq!(e.field, "attack-rule.mine");
+        let e = Filter::new(&[Setting::new("attack-rule.mine", Value::Flag(true))]).unwrap_err();
+        assert!(e.reason.contains("table"), "{}", e.reason);
+        let e = Filter::new(&[Setting::new(
+            "attack-disable",
+            Value::Texts(vec!["xss".into(), "nope".into()]),
+        )])
+        .unwrap_err();
+        assert_eq!(e.field, "attack-disable[1]");
     }
 
     #[test]
