@@ -5,7 +5,7 @@
 //! description and a reference. The built-in set is in [`crate::attacks_rules`]; settings
 //! add rules, replace them or drop the built-ins ([`AttackSettings`]).
 //!
-//! Matching sees through encoding: a field is first [normalized](normalize) (nginx's
+//! Matching sees through encoding: a field is first [normalized](crate::decode::normalize) (nginx's
 //! `\xHH` escapes and percent-encoding undone, repeatedly, at most
 //! [`MAX_DECODE_ROUNDS`] times) and the rules match the decoded bytes ASCII
 //! case-insensitively. So `%24%7Bjndi:`, `%252e%252e%252f` and `\x16\x03\x01` are seen
@@ -20,10 +20,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::{Regex, RegexBuilder};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
-use crate::attacks_rules::{BuiltinRule, DEFAULT_RULES};
-
-/// How many times a field is decoded at most (`%25252e` needs three).
-pub const MAX_DECODE_ROUNDS: usize = 4;
+use crate::attacks_rules::BuiltinRule;
+pub use crate::attacks_settings::{ATTACK_RULE, AttackSettings};
+pub use crate::decode::{MAX_DECODE_ROUNDS, normalize};
 
 /// The longest evidence written, in bytes (cut at a character boundary).
 pub const MAX_EVIDENCE: usize = 128;
@@ -223,7 +222,9 @@ struct Compiled {
 #[derive(Debug, Clone)]
 pub struct Attacks {
     rules: Vec<Compiled>,
-    /// The prefix literals of all rules, lower-cased.
+    /// The prefix literals of all rules, lower-cased and compacted (see [`compact`]), in
+    /// a DFA (measured: ~30 % faster here than the case-insensitive automaton over all
+    /// literals).
     prefilter: Option<AhoCorasick>,
     /// For each literal of `prefilter`, the rules it starts.
     literal_rules: Vec<Vec<u16>>,
@@ -249,6 +250,7 @@ pub struct Hit {
 pub struct Scratch {
     decoded: Vec<u8>,
     temp: Vec<u8>,
+    lower: Vec<u8>,
     candidates: Vec<u16>,
 }
 
@@ -346,12 +348,12 @@ impl Attacks {
                 regex,
             });
         }
+        let (literals, literal_rules) = compact(literals, literal_rules);
         let prefilter = if literals.is_empty() {
             None
         } else {
             Some(
                 AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
                     .kind(Some(AhoCorasickKind::DFA))
                     .build(&literals)
@@ -403,16 +405,21 @@ impl Attacks {
         let Scratch {
             decoded,
             temp,
+            lower,
             candidates,
         } = scratch;
         let text = normalize(text.as_bytes(), decoded, temp);
         candidates.clear();
         let bit = field.bit();
         let applies = |r: &u16| self.rules[usize::from(*r)].fields & bit != 0;
+        // The literals are lower case: the automaton matches a lower-cased copy
+        // case-sensitively (a smaller DFA than an ASCII case-insensitive one).
+        lower.clear();
+        lower.extend(text.iter().map(u8::to_ascii_lowercase));
         // Most fields hold no literal at all: `is_match` stops at the first one and is
         // cheaper than the overlapping iteration that collects them.
-        if let Some(ac) = self.prefilter.as_ref().filter(|ac| ac.is_match(text)) {
-            for m in ac.find_overlapping_iter(text) {
+        if let Some(ac) = self.prefilter.as_ref().filter(|ac| ac.is_match(&lower[..])) {
+            for m in ac.find_overlapping_iter(&lower[..]) {
                 candidates.extend(
                     self.literal_rules[m.pattern().as_usize()]
                         .iter()
@@ -438,6 +445,54 @@ impl Attacks {
     }
 }
 
+/// The longest literal kept in the prefilter: a prefix of a prefix literal is still one.
+const MAX_LITERAL: usize = 4;
+
+/// Makes the prefilter's literals few and short (a smaller automaton): each is cut to
+/// [`MAX_LITERAL`] bytes; literals that
+/// share a two-byte prefix with punctuation in it (`$(cat`, `$(curl`, … or `../`, `..\`)
+/// are replaced by that prefix when there are three or more; a literal that starts with
+/// another one is dropped (its rules join the shorter one's). Every step keeps the gate
+/// sound: a field that contains a literal contains its prefix.
+fn compact(literals: Vec<Vec<u8>>, rules: Vec<Vec<u16>>) -> (Vec<Vec<u8>>, Vec<Vec<u16>>) {
+    let mut pairs: Vec<(Vec<u8>, Vec<u16>)> = literals
+        .into_iter()
+        .map(|mut l| {
+            l.truncate(MAX_LITERAL);
+            l
+        })
+        .zip(rules)
+        .collect();
+    let punct_prefix = |l: &[u8]| {
+        (l.len() > 2 && l[..2].iter().any(|b| !b.is_ascii_alphanumeric())).then(|| l[..2].to_vec())
+    };
+    let mut prefixes: Vec<Vec<u8>> = pairs.iter().filter_map(|(l, _)| punct_prefix(l)).collect();
+    prefixes.sort();
+    let crowded: Vec<Vec<u8>> = prefixes
+        .chunk_by(|a, b| a == b)
+        .filter(|group| group.len() >= 3)
+        .map(|group| group[0].clone())
+        .collect();
+    for (lit, _) in &mut pairs {
+        if punct_prefix(lit).is_some_and(|p| crowded.contains(&p)) {
+            lit.truncate(2);
+        }
+    }
+    pairs.sort();
+    let mut kept: Vec<(Vec<u8>, Vec<u16>)> = Vec::with_capacity(pairs.len());
+    for (lit, rules) in pairs {
+        match kept.iter_mut().find(|(k, _)| lit.starts_with(k)) {
+            Some((_, k_rules)) => {
+                k_rules.extend(rules);
+                k_rules.sort_unstable();
+                k_rules.dedup();
+            }
+            None => kept.push((lit, rules)),
+        }
+    }
+    kept.into_iter().unzip()
+}
+
 /// The matched bytes as text, cut to [`MAX_EVIDENCE`] bytes at a character boundary.
 fn evidence(bytes: &[u8]) -> String {
     let mut cut = bytes.len().min(MAX_EVIDENCE);
@@ -445,145 +500,6 @@ fn evidence(bytes: &[u8]) -> String {
         cut -= 1;
     }
     String::from_utf8_lossy(&bytes[..cut]).into_owned()
-}
-
-/// Undoes nginx's `\xHH` escapes (and `\\`, `\"`) and percent-encoding, round after round
-/// until nothing changes or [`MAX_DECODE_ROUNDS`]. Returns `text` itself when it has
-/// nothing to decode; invalid escapes (`%zz`, `\xq`) stay as they are.
-pub fn normalize<'t>(text: &'t [u8], decoded: &'t mut Vec<u8>, temp: &mut Vec<u8>) -> &'t [u8] {
-    if memchr::memchr2(b'%', b'\\', text).is_none() {
-        return text;
-    }
-    decoded.clear();
-    decoded.extend_from_slice(text);
-    for _ in 0..MAX_DECODE_ROUNDS {
-        if memchr::memchr2(b'%', b'\\', decoded).is_none() {
-            break;
-        }
-        let before = decoded.len();
-        temp.clear();
-        unescape_backslashes(decoded, temp);
-        decoded.clear();
-        decoded.extend(percent_encoding::percent_decode(temp));
-        // Both steps only shrink the text, and only when they decode something.
-        if decoded.len() == before {
-            break;
-        }
-    }
-    decoded
-}
-
-/// `\xHH` → the byte, `\\` → `\`, `\"` → `"`; anything else is copied.
-fn unescape_backslashes(from: &[u8], to: &mut Vec<u8>) {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut i = 0;
-    while let Some(off) = memchr::memchr(b'\\', &from[i..]) {
-        to.extend_from_slice(&from[i..i + off]);
-        i += off;
-        match from.get(i + 1) {
-            Some(b'x' | b'X') => match (
-                from.get(i + 2).and_then(|&b| hex(b)),
-                from.get(i + 3).and_then(|&b| hex(b)),
-            ) {
-                (Some(h), Some(l)) => {
-                    to.push(h << 4 | l);
-                    i += 4;
-                }
-                _ => {
-                    to.push(b'\\');
-                    i += 1;
-                }
-            },
-            Some(&c @ (b'\\' | b'"')) => {
-                to.push(c);
-                i += 2;
-            }
-            _ => {
-                to.push(b'\\');
-                i += 1;
-            }
-        }
-    }
-    to.extend_from_slice(&from[i..]);
-}
-
-/// The attack settings, before compiling (see [`crate::settings`]).
-#[derive(Debug, Clone)]
-pub struct AttackSettings {
-    /// `attacks` (flag): tag attacks at all. Default on.
-    pub enabled: bool,
-    /// `attack-defaults` (flag): keep the built-in rules. Default on.
-    pub defaults: bool,
-    /// `attack-disable` (texts): ids of rules to leave out.
-    pub disable: Vec<String>,
-    /// `attack-rule.ID` (table): rules added, or replacing the built-in rule of that id.
-    pub rules: Vec<(String, Vec<(String, String)>)>,
-}
-
-/// The prefix of the per-rule settings, `attack-rule.ID`.
-pub const ATTACK_RULE: &str = "attack-rule.";
-
-impl Default for AttackSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            defaults: true,
-            disable: Vec::new(),
-            rules: Vec::new(),
-        }
-    }
-}
-
-impl AttackSettings {
-    /// The rule list these settings make: the built-ins (unless dropped), each replaced
-    /// by a configured rule of the same id, then the other configured rules in order,
-    /// less the disabled ids. The error is `(setting name, reason)`.
-    pub fn specs(&self) -> Result<Vec<RuleSpec>, (String, String)> {
-        let mut specs: Vec<RuleSpec> = if self.defaults {
-            DEFAULT_RULES.iter().map(RuleSpec::builtin).collect()
-        } else {
-            Vec::new()
-        };
-        for (id, table) in &self.rules {
-            let spec =
-                RuleSpec::from_table(id, table).map_err(|e| (format!("{ATTACK_RULE}{id}"), e))?;
-            match specs.iter_mut().find(|s| s.id == spec.id) {
-                Some(slot) => *slot = spec,
-                None => specs.push(spec),
-            }
-        }
-        for (i, id) in self.disable.iter().enumerate() {
-            let before = specs.len();
-            specs.retain(|s| s.id != *id);
-            if specs.len() == before {
-                return Err((
-                    format!("attack-disable[{i}]"),
-                    format!("no rule has the id {id:?}"),
-                ));
-            }
-        }
-        Ok(specs)
-    }
-
-    /// The compiled rules, `None` when tagging is off or no rule is left.
-    pub fn compile(&self) -> Result<Option<Attacks>, (String, String)> {
-        if !self.enabled {
-            return Ok(None);
-        }
-        let specs = self.specs()?;
-        if specs.is_empty() {
-            return Ok(None);
-        }
-        let from_setting = |id: &str| self.rules.iter().any(|(r, _)| r == id);
-        Attacks::new(&specs).map(Some).map_err(|e| {
-            let field = if from_setting(&e.id) {
-                format!("{ATTACK_RULE}{}", e.id)
-            } else {
-                "attacks".to_string()
-            };
-            (field, e.reason)
-        })
-    }
 }
 
 #[cfg(test)]

@@ -144,7 +144,7 @@ pub const DEFAULT_RULES: &[BuiltinRule] = &[
     BuiltinRule {
         id: "sql-injection",
         fields: INPUTS,
-        pattern: r#"\bunion(?:[\s+]|/\*[^*]{0,32}\*/){1,8}(?:all(?:[\s+]|/\*[^*]{0,32}\*/){1,8})?select\b|\bor[\s+]{1,4}\d{1,8}[\s+]{0,2}=[\s+]{0,2}\d{1,8}|'(?:[\s+]){0,2}(?:or|and)(?:[\s+]){1,4}'|\b(?:sleep|benchmark|pg_sleep)\s{0,4}\(\s{0,4}\d|\bwaitfor(?:[\s+]){1,4}delay\b|information_schema\b"#,
+        pattern: r#"\bunion(?:[\s+]|/\*[^*]{0,32}\*/){1,8}(?:all(?:[\s+]|/\*[^*]{0,32}\*/){1,8})?select\b|(?: |\+)or[\s+]{1,4}\d{1,8}[\s+]{0,2}=[\s+]{0,2}\d{1,8}|'(?:[\s+]){0,2}(?:or|and)(?:[\s+]){1,4}'|\b(?:sleep|benchmark|pg_sleep)\s{0,4}\(\s{0,4}\d|\bwaitfor(?:[\s+]){1,4}delay\b|information_schema\b"#,
         description: "SQL injection markers (`union select`, `' or 1=1`, `sleep(`, `information_schema`)",
         reference: "CWE-89; OWASP SQL Injection",
     },

@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::attacks_rules::DEFAULT_RULES;
 
 fn defaults() -> Attacks {
     AttackSettings::default().compile().unwrap().unwrap()
@@ -345,5 +346,22 @@ proptest! {
         let encoded: String = plain.bytes().map(|b| format!("%{b:02X}")).collect();
         prop_assert_eq!(rules(&a, Field::UserAgent, &plain), ["log4j-jndi"]);
         prop_assert_eq!(rules(&a, Field::UserAgent, &encoded), ["log4j-jndi"]);
+    }
+}
+#[test]
+fn the_default_prefilter_is_compact() {
+    let a = defaults();
+    assert!(
+        a.literal_rules.len() <= 64,
+        "{} literals",
+        a.literal_rules.len()
+    );
+    // Every rule is still reachable from some literal.
+    for r in 0..a.len() as u16 {
+        assert!(
+            a.literal_rules.iter().any(|rs| rs.contains(&r)),
+            "{}",
+            a.rule_id(r)
+        );
     }
 }

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 
 use crate::json::{self, TimeWriter};
 use crate::lookups::{DnsblAnswer, Geo, LookupError, Lookups, Ptr};
-use crate::parse::{ParseError, Parsed, parse_line};
+use crate::parse::{ParseError, Parsed, dash_none};
 use crate::scanner::Evidence;
 use crate::settings::Filter;
 use crate::tagging::LineTags;
@@ -187,14 +187,17 @@ pub fn process(
 
     // FxHash: fast, and with fixed keys, so the component needs no random source.
     let mut slots: FxHashMap<IpAddr, u32> = FxHashMap::default();
-    let parsed: Vec<Result<(Parsed<'_>, u32), ParseError>> = texts
+    let parsed: Vec<Result<(Parsed<'_>, Option<u32>), ParseError>> = texts
         .iter()
-        .map(|(text, _)| match parse_line(text, filter.format) {
+        .map(|(text, _)| match filter.parse(text) {
             Ok(p) => {
-                let next = u32::try_from(stats.clients.len()).unwrap_or(u32::MAX);
-                let slot = *slots.entry(p.ip).or_insert_with(|| {
-                    stats.clients.push(p.ip);
-                    next
+                // A line without a client address (`unix:`) is not looked up.
+                let slot = p.ip.map(|ip| {
+                    let next = u32::try_from(stats.clients.len()).unwrap_or(u32::MAX);
+                    *slots.entry(ip).or_insert_with(|| {
+                        stats.clients.push(ip);
+                        next
+                    })
                 });
                 Ok((p, slot))
             }
@@ -265,16 +268,25 @@ pub fn process(
             }
             Ok((p, slot)) => {
                 stats.parsed += 1;
-                let slot = *slot as usize;
                 write_fields(out, p, &mut times);
                 out.push(b',');
-                out.extend_from_slice(&fragments[bounds[slot]..bounds[slot + 1]]);
+                let dns_matched: &[&str] = match slot {
+                    Some(slot) => {
+                        let slot = *slot as usize;
+                        out.extend_from_slice(&fragments[bounds[slot]..bounds[slot + 1]]);
+                        &dns_matches[slot]
+                    }
+                    None => {
+                        out.extend_from_slice(b"\"dns\":null,\"dnsbl\":[],\"geo\":null");
+                        &[]
+                    }
+                };
                 out.extend_from_slice(b",\"scanner\":");
                 let ua: &[&str] = match p.user_agent {
                     Some(ua) => &tags.ua(ua).keywords,
                     None => &[],
                 };
-                match Evidence::combine(&dns_matches[slot], ua) {
+                match Evidence::combine(dns_matched, ua) {
                     None => out.extend_from_slice(b"null"),
                     Some(e) => {
                         out.extend_from_slice(match (e.dns, e.ua) {
@@ -298,16 +310,20 @@ pub fn process(
     stats
 }
 
-/// Appends the parsed fields of a record, from `,"ip"` to `"host":…` (no trailing comma).
+/// Appends the parsed fields of a record, from `,"ip"` to `"host":…` and the optional
+/// `request_time`, `upstream_response_time`, `bytes_sent` and `extra` (no trailing comma).
 fn write_fields(out: &mut Vec<u8>, p: &Parsed<'_>, times: &mut TimeWriter) {
     out.extend_from_slice(b",\"ip\":");
-    json::str(out, p.ip_text);
+    json::opt_str(out, p.ip_text);
     out.extend_from_slice(b",\"user\":");
     json::opt_str(out, p.user);
     out.extend_from_slice(b",\"time\":");
-    times.write(out, p.time.instant.unix_timestamp());
+    match &p.time {
+        Some(t) => times.write(out, t.instant.unix_timestamp()),
+        None => out.extend_from_slice(b"null"),
+    }
     out.extend_from_slice(b",\"time_offset\":");
-    json::str(out, p.time.offset);
+    json::opt_str(out, p.time.as_ref().and_then(|t| dash_none(t.offset)));
     out.extend_from_slice(b",\"method\":");
     json::opt_str(out, p.method);
     out.extend_from_slice(b",\"target\":");
@@ -315,7 +331,7 @@ fn write_fields(out: &mut Vec<u8>, p: &Parsed<'_>, times: &mut TimeWriter) {
     out.extend_from_slice(b",\"protocol\":");
     json::opt_str(out, p.protocol);
     out.extend_from_slice(b",\"request\":");
-    json::str(out, p.request);
+    json::opt_str(out, p.request);
     out.extend_from_slice(b",\"status\":");
     json::opt_int(out, p.status);
     out.extend_from_slice(b",\"bytes\":");
@@ -330,6 +346,30 @@ fn write_fields(out: &mut Vec<u8>, p: &Parsed<'_>, times: &mut TimeWriter) {
     json::opt_int(out, p.server_port);
     out.extend_from_slice(b",\"host\":");
     json::opt_str(out, p.host);
+    if let Some(t) = p.request_time {
+        out.extend_from_slice(b",\"request_time\":");
+        json::opt_f64(out, Some(t));
+    }
+    if let Some(u) = p.upstream_response_time {
+        out.extend_from_slice(b",\"upstream_response_time\":");
+        json::str(out, u);
+    }
+    if let Some(b) = p.bytes_sent {
+        out.extend_from_slice(b",\"bytes_sent\":");
+        json::int(out, b);
+    }
+    if !p.extra.is_empty() {
+        out.extend_from_slice(b",\"extra\":{");
+        for (i, (name, value)) in p.extra.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::str(out, name);
+            out.push(b':');
+            json::opt_str(out, dash_none(value));
+        }
+        out.push(b'}');
+    }
 }
 
 #[cfg(test)]

@@ -394,3 +394,49 @@ fn attack_tags_per_field_with_evidence_and_on_unparsed_lines() {
     let (out, _, _) = run(&off, &mut NoLookupsForTest, 1, None, &lines);
     assert!(out[0].get("attacks").is_none() && out[2].get("attacks").is_none());
 }
+
+#[test]
+fn custom_format_extra_keys_and_lines_without_a_client() {
+    let filter = Filter::new(&[Setting::new(
+        "log-format",
+        Value::Text(
+            r#"$remote_addr [$time_local] "$request" $status $request_time $upstream_response_time "$http_user_agent" $ssl_protocol"#
+                .into(),
+        ),
+    )])
+    .unwrap();
+    let lines = vec![
+        r#"unix: [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 0.005 - "ua" TLSv1.3"#.to_string(),
+        r#"10.0.0.2, 85.181.35.98 [19/Jul/2022:13:23:20 +0200] "GET /.env HTTP/1.1" 404 0.010 0.009, 0.001 "-" -"#.to_string(),
+    ];
+    let mut d = Double::default();
+    let (out, stats, text) = run(&filter, &mut d, 1, None, &lines);
+    assert_eq!(
+        stats.clients,
+        vec![v4(85, 181, 35, 98)],
+        "unix: is not looked up"
+    );
+    assert_eq!(d.reverse_calls, vec![vec![v4(85, 181, 35, 98)]]);
+    let unix = &out[0];
+    assert_eq!(unix["ip"], "unix:");
+    assert!(unix["dns"].is_null() && unix["geo"].is_null());
+    assert_eq!(unix["request_time"], 0.005);
+    assert!(unix.get("upstream_response_time").is_none());
+    assert_eq!(
+        unix["extra"],
+        serde_json::json!({"ssl_protocol": "TLSv1.3"})
+    );
+    let chained = &out[1];
+    assert_eq!(chained["ip"], "85.181.35.98");
+    assert_eq!(
+        chained["forwarded"],
+        serde_json::json!(["10.0.0.2", "85.181.35.98"])
+    );
+    assert_eq!(chained["upstream_response_time"], "0.009, 0.001");
+    assert_eq!(chained["extra"], serde_json::json!({"ssl_protocol": null}));
+    assert_eq!(chained["attacks"][0]["rule"], "dotenv");
+    assert!(
+        text.contains(r#""host":null,"request_time":0.005,"extra":{"ssl_protocol":"TLSv1.3"},"dns":null,"dnsbl":[],"geo":null,"scanner":null,"attacks":[]}"#),
+        "{text}"
+    );
+}

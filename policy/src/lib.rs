@@ -8,9 +8,13 @@
 
 pub mod attacks;
 pub mod attacks_rules;
+pub mod attacks_settings;
 pub mod batch;
+pub mod client;
+pub mod decode;
 pub mod dnsbl;
 pub mod json;
+pub mod logformat;
 pub mod lookups;
 pub mod parse;
 pub mod scanner;

@@ -7,7 +7,8 @@
 use crate::attacks::{ATTACK_RULE, AttackSettings, Attacks, RuleSpec};
 use crate::attacks_rules::DEFAULT_RULES;
 use crate::dnsbl::Zone;
-use crate::parse::Format;
+use crate::logformat::{Dialect, LogFormat};
+use crate::parse::{Format, ParseError, Parsed, parse_line};
 use crate::scanner::{DEFAULT_DNS_KEYWORDS, DEFAULT_UA_KEYWORDS, Tagger};
 
 /// A setting's value (the WIT `setting-value`).
@@ -76,8 +77,10 @@ pub const DNSBL_CODES: &str = "dnsbl-codes.";
 /// A validated, compiled configuration.
 #[derive(Debug, Clone)]
 pub struct Filter {
-    /// The line layout.
+    /// The built-in line layout.
     pub format: Format,
+    /// A custom layout (`log-format` or `apache-format`), used instead of `format`.
+    pub custom: Option<LogFormat>,
     /// Reverse DNS on.
     pub reverse_dns: bool,
     /// GeoIP on.
@@ -98,6 +101,8 @@ fn texts(l: &[&str]) -> Vec<String> {
 pub fn defaults() -> Vec<Setting> {
     let mut settings = vec![
         Setting::new("format", Value::Text("auto".into())),
+        Setting::new("log-format", Value::Text(String::new())),
+        Setting::new("apache-format", Value::Text(String::new())),
         Setting::new("reverse-dns", Value::Flag(true)),
         Setting::new("geoip", Value::Flag(true)),
         Setting::new("ua-keywords", Value::Texts(texts(DEFAULT_UA_KEYWORDS))),
@@ -130,6 +135,8 @@ pub fn defaults() -> Vec<Setting> {
 /// The settings after overrides, before compiling.
 struct Raw {
     format: String,
+    log_format: String,
+    apache_format: String,
     reverse_dns: bool,
     geoip: bool,
     ua: Vec<String>,
@@ -164,14 +171,17 @@ impl Raw {
             }
             _ => Err(wrong_shape(s, "flag")),
         };
+        let text = |target: &mut String| match &s.value {
+            Value::Text(v) => {
+                *target = v.clone();
+                Ok(())
+            }
+            _ => Err(wrong_shape(s, "text")),
+        };
         match s.name.as_str() {
-            "format" => match &s.value {
-                Value::Text(v) => {
-                    self.format = v.clone();
-                    Ok(())
-                }
-                _ => Err(wrong_shape(s, "text")),
-            },
+            "format" => text(&mut self.format),
+            "log-format" => text(&mut self.log_format),
+            "apache-format" => text(&mut self.apache_format),
             "reverse-dns" => flag(&mut self.reverse_dns),
             "geoip" => flag(&mut self.geoip),
             "ua-keywords" => texts(&mut self.ua),
@@ -243,6 +253,8 @@ impl Filter {
     pub fn new(settings: &[Setting]) -> Result<Self, ConfigError> {
         let mut raw = Raw {
             format: "auto".into(),
+            log_format: String::new(),
+            apache_format: String::new(),
             reverse_dns: true,
             geoip: true,
             ua: texts(DEFAULT_UA_KEYWORDS),
@@ -268,6 +280,15 @@ impl Filter {
                 });
             }
         };
+        let custom = custom_format(&raw.log_format, &raw.apache_format)?;
+        if custom.is_some() && format != Format::Auto {
+            return Err(ConfigError {
+                field: "format".into(),
+                reason: "a custom log-format or apache-format replaces the built-in layouts: \
+                         leave format at auto"
+                    .into(),
+            });
+        }
         let (ua, ua_field) = keywords(raw.ua, raw.extra_ua, "ua-keywords", "extra-ua-keywords");
         let (dns, dns_field) =
             keywords(raw.dns, raw.extra_dns, "dns-keywords", "extra-dns-keywords");
@@ -312,6 +333,7 @@ impl Filter {
             .map_err(|(field, reason)| ConfigError { field, reason })?;
         Ok(Self {
             format,
+            custom,
             reverse_dns: raw.reverse_dns,
             geoip: raw.geoip,
             tagger,
@@ -321,119 +343,37 @@ impl Filter {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The custom layout of `log-format` or `apache-format` (at most one may be set).
+fn custom_format(nginx: &str, apache: &str) -> Result<Option<LogFormat>, ConfigError> {
+    let (name, text, dialect) = match (nginx.trim().is_empty(), apache.trim().is_empty()) {
+        (true, true) => return Ok(None),
+        (false, false) => {
+            return Err(ConfigError {
+                field: "apache-format".into(),
+                reason: "log-format is set too: give one custom format".into(),
+            });
+        }
+        (false, true) => ("log-format", nginx, Dialect::Nginx),
+        (true, false) => ("apache-format", apache, Dialect::Apache),
+    };
+    LogFormat::new(text, dialect)
+        .map(Some)
+        .map_err(|e| ConfigError {
+            field: name.into(),
+            reason: format!("column {}: {}", e.column, e.reason),
+        })
+}
 
-    fn texts_of(l: &[&str]) -> Value {
-        Value::Texts(texts(l))
-    }
-
-    #[test]
-    fn defaults_round_trip() {
-        let f = Filter::new(&defaults()).unwrap();
-        assert_eq!(f.format, Format::Auto);
-        assert!(f.reverse_dns && f.geoip && f.zones.is_empty());
-        assert!(Filter::new(&[]).is_ok());
-    }
-
-    #[test]
-    fn unknown_setting_is_named() {
-        let e = Filter::new(&[Setting::new("colour", Value::Flag(true))]).unwrap_err();
-        assert_eq!(e.field, "colour");
-        assert!(e.reason.contains("unknown setting"), "{}", e.reason);
-    }
-
-    #[test]
-    fn wrong_shape_is_named() {
-        let e = Filter::new(&[Setting::new("geoip", Value::Text("yes".into()))]).unwrap_err();
-        assert_eq!(e.field, "geoip");
-        assert!(e.reason.contains("flag"), "{}", e.reason);
-    }
-
-    #[test]
-    fn bad_format_value() {
-        let e = Filter::new(&[Setting::new("format", Value::Text("csv".into()))]).unwrap_err();
-        assert_eq!(e.field, "format");
-    }
-
-    #[test]
-    fn keyword_errors_point_into_the_right_list() {
-        let e =
-            Filter::new(&[Setting::new("extra-ua-keywords", texts_of(&["ok", " "]))]).unwrap_err();
-        assert_eq!(e.field, "extra-ua-keywords[1]");
-        let e = Filter::new(&[Setting::new("dns-keywords", texts_of(&["", "x"]))]).unwrap_err();
-        assert_eq!(e.field, "dns-keywords[0]");
-    }
-
-    #[test]
-    fn zones_with_codes_and_builtins() {
-        let f = Filter::new(&[
-            Setting::new(
-                "dnsbl-zones",
-                texts_of(&["zen.spamhaus.org", "bl.example.org."]),
-            ),
-            Setting::new(
-                "dnsbl-codes.bl.example.org",
-                Value::Table(vec![("127.0.0.2".into(), "spam".into())]),
-            ),
-        ])
-        .unwrap();
-        assert_eq!(f.zones.len(), 2);
-        assert_eq!(f.zones[1].name, "bl.example.org");
-        let v = f.zones[1].decode(&["127.0.0.2".parse().unwrap()], None);
-        assert_eq!(v.meanings, ["spam"]);
-        let v = f.zones[0].decode(&["127.0.0.4".parse().unwrap()], None);
-        assert!(v.meanings[0].starts_with("XBL"), "{:?}", v.meanings);
-    }
-
-    #[test]
-    fn attack_settings_compile_or_name_the_rule() {
-        let f = Filter::new(&defaults()).unwrap();
-        assert_eq!(f.attacks.as_ref().unwrap().len(), DEFAULT_RULES.len());
-        let f = Filter::new(&[Setting::new("attacks", Value::Flag(false))]).unwrap();
-        assert!(f.attacks.is_none());
-        let e = Filter::new(&[Setting::new(
-            "attack-rule.mine",
-            Value::Table(vec![("pattern".into(), "a(".into())]),
-        )])
-        .unwrap_err();
-        assert_eq!(e.field, "attack-rule.mine");
-        let e = Filter::new(&[Setting::new("attack-rule.mine", Value::Flag(true))]).unwrap_err();
-        assert!(e.reason.contains("table"), "{}", e.reason);
-        let e = Filter::new(&[Setting::new(
-            "attack-disable",
-            Value::Texts(vec!["xss".into(), "nope".into()]),
-        )])
-        .unwrap_err();
-        assert_eq!(e.field, "attack-disable[1]");
-    }
-
-    #[test]
-    fn zone_errors_are_named() {
-        let e = Filter::new(&[
-            Setting::new("dnsbl-zones", texts_of(&["bl.example.org"])),
-            Setting::new(
-                "dnsbl-codes.bl.example.org",
-                Value::Table(vec![
-                    ("127.0.0.2".into(), "ok".into()),
-                    ("nope".into(), "bad".into()),
-                ]),
-            ),
-        ])
-        .unwrap_err();
-        assert_eq!(e.field, "dnsbl-codes.bl.example.org[1]");
-        let e = Filter::new(&[Setting::new(
-            "dnsbl-zones",
-            texts_of(&["ok.example", &"x".repeat(300)]),
-        )])
-        .unwrap_err();
-        assert_eq!(e.field, "dnsbl-zones[1]");
-        let e = Filter::new(&[Setting::new(
-            "dnsbl-zones",
-            texts_of(&["a.example", "A.example."]),
-        )])
-        .unwrap_err();
-        assert!(e.reason.contains("twice"), "{}", e.reason);
+impl Filter {
+    /// Parses a line with the configured layout.
+    pub fn parse<'a>(&'a self, line: &'a str) -> Result<Parsed<'a>, ParseError> {
+        match &self.custom {
+            Some(f) => f.parse(line),
+            None => parse_line(line, self.format),
+        }
     }
 }
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

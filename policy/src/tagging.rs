@@ -59,22 +59,27 @@ impl<'f, 'a> LineTags<'f, 'a> {
 
     /// Appends `,"attacks":[…]` for a parsed line (nothing when tagging is off): the hits
     /// in field order (request, target, user_agent, referer, forwarded, extra), each
-    /// field's in rule order.
+    /// field's in rule order. A chained client field is not scanned (it parsed as
+    /// addresses).
     pub fn write_attacks(&mut self, out: &mut Vec<u8>, p: &Parsed<'a>) {
         let Some(attacks) = &self.filter.attacks else {
             return;
         };
         out.extend_from_slice(b",\"attacks\":[");
         let scratch = &mut self.scratch;
-        let request = self.request.entry(p.request).or_insert_with(|| {
-            let mut v = Vec::new();
-            attacks.scan(Field::Request, p.request, scratch, &mut v);
-            if let Some(t) = p.target {
-                attacks.scan(Field::Target, t, scratch, &mut v);
-            }
-            v
-        });
-        let mut comma = write_hits(out, attacks, request, false);
+        // A layout without `$request` but with `$request_uri`: the target stands in for it.
+        let mut comma = false;
+        if let Some(request) = p.request.or(p.target) {
+            let hits = self.request.entry(request).or_insert_with(|| {
+                let mut v = Vec::new();
+                attacks.scan(Field::Request, request, scratch, &mut v);
+                if let Some(t) = p.target {
+                    attacks.scan(Field::Target, t, scratch, &mut v);
+                }
+                v
+            });
+            comma = write_hits(out, attacks, hits, comma);
+        }
         if let Some(ua) = p.user_agent {
             let hits = &self.ua(ua).hits;
             comma = write_hits(out, attacks, hits, comma);
@@ -85,6 +90,9 @@ impl<'f, 'a> LineTags<'f, 'a> {
         }
         if let Some(f) = p.forwarded {
             attacks.scan(Field::Forwarded, f, &mut self.scratch, &mut self.hits);
+        }
+        for (_, value) in &p.extra {
+            attacks.scan(Field::Extra, value, &mut self.scratch, &mut self.hits);
         }
         write_hits(out, attacks, &self.hits, comma);
         out.push(b']');
