@@ -72,7 +72,7 @@ fn fit<T>(got: Vec<T>, n: usize, what: &str, failed: impl Fn(String) -> T) -> Ve
     }
 }
 
-/// Appends `"dns":…,"dnsbl":[…],"geo":…` for one client.
+/// Appends `"dns":…,"dnsbl":[…],"geo":…` for one client (then `,"cymru":…` when on).
 fn encode_client(
     out: &mut Vec<u8>,
     filter: &Filter,
@@ -227,6 +227,7 @@ pub fn process(
         .collect();
     let geo =
         (filter.geoip && n > 0).then(|| fit(lookups.geoip(clients), n, "geoip.lookup", |_| None));
+    let cymru = (filter.cymru && n > 0).then(|| crate::cymru::lookup_all(lookups, clients));
 
     // Each client's enrichment, encoded once: fragment `i` is
     // `fragments[bounds[i]..bounds[i + 1]]`.
@@ -238,6 +239,9 @@ pub fn process(
         let p = ptr.as_ref().map(|p| &p[slot]);
         let g = geo.as_ref().and_then(|g| g[slot].as_ref());
         encode_client(&mut fragments, filter, p, &dnsbl, slot, g);
+        if let Some(c) = &cymru {
+            crate::cymru::write(&mut fragments, &c[slot]);
+        }
         bounds.push(fragments.len());
         dns_matches.push(match p {
             Some(Ptr::Found(name)) => filter.tagger.dns_matches(name),
@@ -278,6 +282,9 @@ pub fn process(
                     }
                     None => {
                         out.extend_from_slice(b"\"dns\":null,\"dnsbl\":[],\"geo\":null");
+                        if filter.cymru {
+                            out.extend_from_slice(b",\"cymru\":null");
+                        }
                         &[]
                     }
                 };

@@ -11,6 +11,7 @@ pub mod attacks_rules;
 pub mod attacks_settings;
 pub mod batch;
 pub mod client;
+pub mod cymru;
 pub mod decode;
 pub mod dnsbl;
 pub mod json;
@@ -24,7 +25,7 @@ pub mod tagging;
 pub mod time;
 
 pub use batch::{BatchIn, BatchStats};
-pub use lookups::{DnsblAnswer, Geo, LookupError, Lookups, NoLookups, Ptr};
+pub use lookups::{DnsblAnswer, Geo, LookupError, Lookups, NoLookups, Ptr, Txt};
 pub use session::Session;
 pub use settings::{ConfigError, Filter, Setting, Value};
 

@@ -85,6 +85,8 @@ pub struct Filter {
     pub reverse_dns: bool,
     /// GeoIP on.
     pub geoip: bool,
+    /// Team Cymru origin lookups on.
+    pub cymru: bool,
     /// The compiled keyword lists.
     pub tagger: Tagger,
     /// The DNSBL zones, in the configured order, with their code tables.
@@ -105,6 +107,7 @@ pub fn defaults() -> Vec<Setting> {
         Setting::new("apache-format", Value::Text(String::new())),
         Setting::new("reverse-dns", Value::Flag(true)),
         Setting::new("geoip", Value::Flag(true)),
+        Setting::new("cymru", Value::Flag(false)),
         Setting::new("ua-keywords", Value::Texts(texts(DEFAULT_UA_KEYWORDS))),
         Setting::new("dns-keywords", Value::Texts(texts(DEFAULT_DNS_KEYWORDS))),
         Setting::new("extra-ua-keywords", Value::Texts(Vec::new())),
@@ -139,6 +142,7 @@ struct Raw {
     apache_format: String,
     reverse_dns: bool,
     geoip: bool,
+    cymru: bool,
     ua: Vec<String>,
     dns: Vec<String>,
     extra_ua: Vec<String>,
@@ -184,6 +188,7 @@ impl Raw {
             "apache-format" => text(&mut self.apache_format),
             "reverse-dns" => flag(&mut self.reverse_dns),
             "geoip" => flag(&mut self.geoip),
+            "cymru" => flag(&mut self.cymru),
             "ua-keywords" => texts(&mut self.ua),
             "dns-keywords" => texts(&mut self.dns),
             "extra-ua-keywords" => texts(&mut self.extra_ua),
@@ -257,6 +262,7 @@ impl Filter {
             apache_format: String::new(),
             reverse_dns: true,
             geoip: true,
+            cymru: false,
             ua: texts(DEFAULT_UA_KEYWORDS),
             dns: texts(DEFAULT_DNS_KEYWORDS),
             extra_ua: Vec::new(),
@@ -336,6 +342,7 @@ impl Filter {
             custom,
             reverse_dns: raw.reverse_dns,
             geoip: raw.geoip,
+            cymru: raw.cymru,
             tagger,
             zones,
             attacks,
