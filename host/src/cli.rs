@@ -69,7 +69,7 @@ pub struct Args {
     /// no flag for.
     #[arg(long = "setting", value_name = "NAME=VALUE")]
     settings: Vec<String>,
-    /// Write the embedded component (logenrich:filter@0.2.0, wit/ in the repository) to
+    /// Write the embedded component (logenrich:filter@0.3.0, wit/ in the repository) to
     /// FILE and exit.
     #[arg(long, value_name = "FILE", conflicts_with = "files")]
     write_component: Option<PathBuf>,

@@ -407,7 +407,7 @@ impl Enricher {
         Ok(got.into_iter().map(from_wit).collect())
     }
 
-    /// The contract version the component implements, e.g. `0.2.0`.
+    /// The contract version the component implements, e.g. `0.3.0`.
     pub async fn contract_version(&self) -> Result<String, Error> {
         let mut inst = self.take().await?;
         let v = inst

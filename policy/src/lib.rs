@@ -30,4 +30,4 @@ pub use session::Session;
 pub use settings::{ConfigError, Filter, Setting, Value};
 
 /// The version of the WIT contract this policy implements.
-pub const CONTRACT_VERSION: &str = "0.2.0";
+pub const CONTRACT_VERSION: &str = "0.3.0";

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::HostState;
-use super::bindings::logenrich::filter::{dns, dnsbl, geoip, types};
+use super::bindings::logenrich::filter::{cymru, dns, dnsbl, geoip, types};
 use crate::lookup::{
     Dnsbl, DnsblOutcome, GeoLookup, GeoRecord, LookupError, PtrOutcome, ReverseDns,
 };
@@ -176,6 +176,23 @@ impl HostState {
                 DnsblOutcome::NotListed => dnsbl::DnsblResult::NotListed,
                 DnsblOutcome::Failed(e) => dnsbl::DnsblResult::Failed(error(e)),
             })
+            .collect()
+    }
+}
+
+/// Team Cymru lookups (contract 0.3): not provided by this runner yet. Every query is
+/// answered `failed(other)`; the component asks only when its `cymru` setting is on, and
+/// then reports the failure in each record's `cymru`.
+impl cymru::Host for HostState {
+    async fn origin(&mut self, ips: Vec<types::IpAddress>) -> Vec<cymru::TxtResult> {
+        ips.iter()
+            .map(|_| cymru::TxtResult::Failed(disabled("Team Cymru lookup")))
+            .collect()
+    }
+
+    async fn as_name(&mut self, asns: Vec<u32>) -> Vec<cymru::TxtResult> {
+        asns.iter()
+            .map(|_| cymru::TxtResult::Failed(disabled("Team Cymru lookup")))
             .collect()
     }
 }
