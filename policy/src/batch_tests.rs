@@ -440,3 +440,32 @@ fn custom_format_extra_keys_and_lines_without_a_client() {
         "{text}"
     );
 }
+
+#[test]
+fn a_target_rule_and_a_replaced_rule_apply_in_the_batch() {
+    let filter = Filter::new(&[
+        Setting::new("attack-defaults", Value::Flag(false)),
+        Setting::new(
+            "attack-rule.admin",
+            Value::Table(vec![
+                ("pattern".into(), "^/admin".into()),
+                ("fields".into(), "target".into()),
+            ]),
+        ),
+    ])
+    .unwrap();
+    let lines = vec![
+        r#"192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] "GET /ADMIN/x HTTP/1.1" 200 1"#.to_string(),
+        r#"192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] "GET /.env HTTP/1.1" 200 1"#.to_string(),
+    ];
+    let (out, _, _) = run(&filter, &mut NoLookupsForTest, 1, None, &lines);
+    assert_eq!(
+        out[0]["attacks"],
+        serde_json::json!([{"rule": "admin", "field": "target", "match": "/ADMIN"}])
+    );
+    assert_eq!(
+        out[1]["attacks"],
+        serde_json::json!([]),
+        "built-ins dropped"
+    );
+}

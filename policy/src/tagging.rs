@@ -69,17 +69,21 @@ impl<'f, 'a> LineTags<'f, 'a> {
         let scratch = &mut self.scratch;
         // A layout without `$request` but with `$request_uri`: the target stands in for it.
         let mut comma = false;
-        if let Some(request) = p.request.or(p.target) {
+        if let Some(request) = p.request.or(p.target)
+            && attacks.wants(Field::Request)
+        {
             let hits = self.request.entry(request).or_insert_with(|| {
                 let mut v = Vec::new();
                 attacks.scan(Field::Request, request, scratch, &mut v);
-                if let Some(t) = p.target {
-                    attacks.scan(Field::Target, t, scratch, &mut v);
-                }
                 v
             });
             comma = write_hits(out, attacks, hits, comma);
         }
+        self.hits.clear();
+        if let Some(t) = p.target {
+            attacks.scan(Field::Target, t, &mut self.scratch, &mut self.hits);
+        }
+        comma = write_hits(out, attacks, &self.hits, comma);
         if let Some(ua) = p.user_agent {
             let hits = &self.ua(ua).hits;
             comma = write_hits(out, attacks, hits, comma);
