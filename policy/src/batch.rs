@@ -252,7 +252,7 @@ pub fn process(
     out.reserve(texts.len() * (360 + fragments.len() / n.max(1)));
     let mut times = TimeWriter::default();
     // User-Agents and requests repeat within a batch: each distinct one is scanned once.
-    let mut tags = LineTags::new(filter);
+    let mut tags = LineTags::new(filter, texts.len());
     for (i, (line, (text, lossy))) in parsed.iter().zip(&texts).enumerate() {
         let line_no = batch.first_line + i as u64;
         out.push(b'{');

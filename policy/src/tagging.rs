@@ -31,14 +31,21 @@ pub struct LineTags<'f, 'a> {
 }
 
 impl<'f, 'a> LineTags<'f, 'a> {
-    /// Empty memos for a batch run with `filter`.
-    pub fn new(filter: &'f Filter) -> Self {
+    /// Empty memos for a batch of `lines` lines run with `filter`. The request memo is
+    /// sized for the batch up front: with every request distinct, its growth (rehashing)
+    /// cost about 3 % of the throughput (bench: 66.6 → 69.7 % of untagged).
+    pub fn new(filter: &'f Filter, lines: usize) -> Self {
+        let request = if filter.attacks.is_some() {
+            FxHashMap::with_capacity_and_hasher(lines, Default::default())
+        } else {
+            FxHashMap::default()
+        };
         Self {
             filter,
             scratch: Scratch::default(),
             hits: Vec::new(),
             ua: FxHashMap::default(),
-            request: FxHashMap::default(),
+            request,
         }
     }
 
