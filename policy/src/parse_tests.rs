@@ -417,6 +417,15 @@ proptest! {
             if let Some(h) = &host { line.push_str(&format!(" {h}")); }
         }
         let p = parse_line(&line, Format::Auto).map_err(|e| TestCaseError::fail(format!("{line}: {e:?}")))?;
+        if port.is_some() && host.is_some() {
+            // The honeypot layout given as a custom format reads the line the same way.
+            let custom = crate::logformat::LogFormat::new(
+                "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" \"$http_x_forwarded_for\" $server_port $host",
+                crate::logformat::Dialect::Nginx,
+            ).unwrap();
+            let q = custom.parse(&line).map_err(|e| TestCaseError::fail(format!("{line}: {e:?}")))?;
+            prop_assert_eq!(&q, &p);
+        }
         prop_assert_eq!(p.ip, Some(ip));
         prop_assert_eq!(p.user, (user != "-").then_some(user.as_str()));
         prop_assert_eq!(p.time.unwrap().instant, instant);
