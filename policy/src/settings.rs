@@ -196,16 +196,32 @@ impl Raw {
             "dnsbl-zones" => texts(&mut self.zones),
             "attacks" => flag(&mut self.attacks.enabled),
             "attack-defaults" => flag(&mut self.attacks.defaults),
-            "attack-disable" => texts(&mut self.attacks.disable),
-            name if name.starts_with(ATTACK_RULE) => match &s.value {
-                Value::Table(t) => {
-                    let id = &name[ATTACK_RULE.len()..];
-                    self.attacks.rules.retain(|(r, _)| r != id);
-                    self.attacks.rules.push((id.to_string(), t.clone()));
+            // Also a text of comma-separated ids, so that a host's `NAME=VALUE` option
+            // (the CLI's `--setting`) can give it.
+            "attack-disable" => match &s.value {
+                Value::Text(t) => {
+                    self.attacks.disable = t
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|id| !id.is_empty())
+                        .map(str::to_string)
+                        .collect();
                     Ok(())
                 }
-                _ => Err(wrong_shape(s, "table")),
+                _ => texts(&mut self.attacks.disable),
             },
+            // A table, or a text that is the pattern alone (default fields).
+            name if name.starts_with(ATTACK_RULE) => {
+                let table = match &s.value {
+                    Value::Table(t) => t.clone(),
+                    Value::Text(pattern) => vec![("pattern".to_string(), pattern.clone())],
+                    _ => return Err(wrong_shape(s, "table")),
+                };
+                let id = &name[ATTACK_RULE.len()..];
+                self.attacks.rules.retain(|(r, _)| r != id);
+                self.attacks.rules.push((id.to_string(), table));
+                Ok(())
+            }
             name if name.starts_with(DNSBL_CODES) => match &s.value {
                 Value::Table(t) => {
                     let zone = normalize_zone(&name[DNSBL_CODES.len()..]);

@@ -113,6 +113,13 @@ fn attack_settings_compile_or_name_the_rule() {
     assert_eq!(e.field, "attack-rule.mine");
     let e = Filter::new(&[Setting::new("attack-rule.mine", Value::Flag(true))]).unwrap_err();
     assert!(e.reason.contains("table"), "{}", e.reason);
+    // The text forms a `NAME=VALUE` option can give.
+    let f = Filter::new(&[
+        Setting::new("attack-rule.wp", Value::Text(r"/wp-login\.php".into())),
+        Setting::new("attack-disable", Value::Text("xss, sql-injection".into())),
+    ])
+    .unwrap();
+    assert_eq!(f.attacks.as_ref().unwrap().len(), DEFAULT_RULES.len() - 1);
     let e = Filter::new(&[Setting::new(
         "attack-disable",
         Value::Texts(vec!["xss".into(), "nope".into()]),
