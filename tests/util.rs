@@ -85,9 +85,7 @@ pub fn tool(name: &str) -> Option<PathBuf> {
         if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
             panic!("{name} is not installed (.ci/run installs it)");
         }
-        eprintln!(
-            "skipped: {name} is not installed (apt-get install the package to run this test)"
-        );
+        eprintln!("skipped: {name} is not installed (apt-get install the package to run this test)");
     }
     found
 }
