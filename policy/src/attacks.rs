@@ -13,11 +13,15 @@
 //!
 //! Speed: every pattern's prefix literals are extracted with `regex-syntax` when the rules
 //! are compiled and put in one Aho-Corasick automaton. A field is scanned once by it; only
-//! the rules whose literals occur in the field run their regex. A rule without such
-//! literals (a pattern starting with `.*`) runs on every field it names.
+//! the rules whose literals occur in the field run their regex, as an anchored search at
+//! the positions where the literals start. A rule without such literals (a pattern
+//! starting with `.*`) runs unanchored on every field it names. Patterns are the regex
+//! crate's syntax, compiled by its engine (`regex-automata`'s meta regex, used directly
+//! for the anchored searches).
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::meta::Regex;
+use regex_automata::{Anchored, Input};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 use crate::attacks_rules::BuiltinRule;
@@ -250,7 +254,9 @@ pub struct Scratch {
     decoded: Vec<u8>,
     temp: Vec<u8>,
     lower: Vec<u8>,
-    candidates: Vec<u16>,
+    /// `(rule, position)`: where a rule's literal starts (`u32::MAX`: a rule without
+    /// literals, searched unanchored).
+    candidates: Vec<(u16, u32)>,
 }
 
 /// The prefix literals of a pattern, lower-cased; `None` when it has none (a match may
@@ -318,11 +324,19 @@ impl Attacks {
                 reason,
             };
             check_id(&spec.id).map_err(err)?;
-            let regex = RegexBuilder::new(&spec.pattern)
-                .case_insensitive(true)
-                .unicode(false)
-                .size_limit(1 << 20)
-                .build()
+            let regex = Regex::builder()
+                .syntax(
+                    regex_automata::util::syntax::Config::new()
+                        .case_insensitive(true)
+                        .unicode(false)
+                        .utf8(false),
+                )
+                .configure(
+                    Regex::config()
+                        .utf8_empty(false)
+                        .nfa_size_limit(Some(1 << 20)),
+                )
+                .build(&spec.pattern)
                 .map_err(|e| err(format!("pattern: {e}")))?;
             let index = index as u16;
             match prefix_literals(&spec.pattern).map_err(|e| err(format!("pattern: {e}")))? {
@@ -355,6 +369,9 @@ impl Attacks {
                 AhoCorasickBuilder::new()
                     .match_kind(MatchKind::Standard)
                     .kind(Some(AhoCorasickKind::DFA))
+                    // Its own prefilter (rare/start bytes) cost a third more on log
+                    // fields, where the literals' first bytes are common.
+                    .prefilter(false)
                     .build(&literals)
                     .map_err(|e| RuleError {
                         id: String::new(),
@@ -414,34 +431,69 @@ impl Attacks {
         // The literals are lower case: the automaton matches a lower-cased copy
         // case-sensitively.
         lower.clear();
-        lower.extend(text.iter().map(u8::to_ascii_lowercase));
+        lower.extend_from_slice(text);
+        lower.make_ascii_lowercase();
         // Most fields hold no literal at all: `is_match` stops at the first one and is
         // cheaper than the overlapping iteration that collects them.
         if let Some(ac) = self.prefilter.as_ref().filter(|ac| ac.is_match(&lower[..])) {
             for m in ac.find_overlapping_iter(&lower[..]) {
+                let at = u32::try_from(m.start()).unwrap_or(u32::MAX);
                 candidates.extend(
                     self.literal_rules[m.pattern().as_usize()]
                         .iter()
-                        .filter(|r| applies(r)),
+                        .filter(|r| applies(r))
+                        .map(|&r| (r, at)),
                 );
             }
         }
-        candidates.extend(self.unanchored.iter().filter(|r| applies(r)));
+        candidates.extend(
+            self.unanchored
+                .iter()
+                .filter(|r| applies(r))
+                .map(|&r| (r, u32::MAX)),
+        );
         if candidates.is_empty() {
             return;
         }
         candidates.sort_unstable();
         candidates.dedup();
-        for &rule in candidates.iter() {
-            if let Some(m) = self.rules[usize::from(rule)].regex.find(text) {
+        // Every match starts where one of its rule's literals does: an anchored search
+        // at each such position, leftmost first, finds the leftmost match without the
+        // unanchored forward-then-reverse scan.
+        let mut done: Option<u16> = None;
+        for &(rule, at) in candidates.iter() {
+            if done == Some(rule) {
+                continue;
+            }
+            let regex = &self.rules[usize::from(rule)].regex;
+            let found = if at == u32::MAX {
+                regex.find(text)
+            } else {
+                regex.search(
+                    &Input::new(text)
+                        .range(at as usize..)
+                        .anchored(Anchored::Yes),
+                )
+            };
+            if let Some(m) = found {
                 out.push(Hit {
                     rule,
                     field,
-                    evidence: evidence(m.as_bytes()),
+                    evidence: evidence(&text[m.range()]),
                 });
+                done = Some(rule);
             }
         }
     }
+}
+
+/// The matched bytes as text, cut to [`MAX_EVIDENCE`] bytes at a character boundary.
+fn evidence(bytes: &[u8]) -> String {
+    let mut cut = bytes.len().min(MAX_EVIDENCE);
+    while cut > 0 && cut < bytes.len() && bytes[cut] & 0xC0 == 0x80 {
+        cut -= 1;
+    }
+    String::from_utf8_lossy(&bytes[..cut]).into_owned()
 }
 
 /// The longest literal kept in the prefilter: a prefix of a prefix literal is still one.
@@ -490,15 +542,6 @@ fn compact(literals: Vec<Vec<u8>>, rules: Vec<Vec<u16>>) -> (Vec<Vec<u8>>, Vec<V
         }
     }
     kept.into_iter().unzip()
-}
-
-/// The matched bytes as text, cut to [`MAX_EVIDENCE`] bytes at a character boundary.
-fn evidence(bytes: &[u8]) -> String {
-    let mut cut = bytes.len().min(MAX_EVIDENCE);
-    while cut > 0 && cut < bytes.len() && bytes[cut] & 0xC0 == 0x80 {
-        cut -= 1;
-    }
-    String::from_utf8_lossy(&bytes[..cut]).into_owned()
 }
 
 #[cfg(test)]

@@ -365,3 +365,40 @@ fn the_default_prefilter_is_compact() {
         );
     }
 }
+
+/// The same hits as an unanchored search of every applicable rule: the literal gate and
+/// the anchored searches at literal positions lose nothing.
+fn naive(a: &Attacks, field: Field, text: &str) -> Vec<(String, String)> {
+    let (mut d, mut t) = (Vec::new(), Vec::new());
+    let text = normalize(text.as_bytes(), &mut d, &mut t);
+    a.rules
+        .iter()
+        .filter(|r| r.fields & field.bit() != 0)
+        .filter_map(|r| {
+            r.regex
+                .find(text)
+                .map(|m| (r.id.clone(), evidence(&text[m.range()])))
+        })
+        .collect()
+}
+
+proptest! {
+    #[test]
+    fn the_gate_and_anchored_search_agree_with_a_plain_search(
+        parts in proptest::collection::vec(prop_oneof![
+            Just("${"), Just("jndi:"), Just("${lower:j}"), Just("../"), Just("%2e%2e%2f"),
+            Just("wget "), Just("http://192.0.2.1/x.sh"), Just(";"), Just("|"), Just(" sh"),
+            Just("chmod +x "), Just("'"), Just(" or "), Just("1=1"), Just("union select"),
+            Just("<script>"), Just("onerror="), Just("/.env"), Just("/.git/config"),
+            Just("\\x16\\x03\\x01"), Just("/cgi-bin/"), Just("/bin/sh"), Just("() { :; };"),
+            Just("SSH-2.0-x"), Just("eval-stdin.php"), Just("/etc/passwd"), Just("GET /"),
+            Just(" "), Just("a"), Just("%"), Just("\\"), Just("%25"), Just("$(id)"),
+        ], 0..12)
+    ) {
+        let text: String = parts.concat();
+        let a = defaults();
+        for f in [Field::Request, Field::UserAgent, Field::Raw] {
+            prop_assert_eq!(hits(&a, f, &text), naive(&a, f, &text), "{}", text);
+        }
+    }
+}

@@ -15,14 +15,23 @@ pub fn normalize<'t>(text: &'t [u8], decoded: &'t mut Vec<u8>, temp: &mut Vec<u8
     decoded.clear();
     decoded.extend_from_slice(text);
     for _ in 0..MAX_DECODE_ROUNDS {
-        if memchr::memchr2(b'%', b'\\', decoded).is_none() {
+        let backslash = memchr::memchr(b'\\', decoded).is_some();
+        let percent = memchr::memchr(b'%', decoded).is_some();
+        if !backslash && !percent {
             break;
         }
         let before = decoded.len();
-        temp.clear();
-        unescape_backslashes(decoded, temp);
-        decoded.clear();
-        decoded.extend(percent_encoding::percent_decode(temp));
+        // Each step writes into `temp`, then the buffers swap.
+        if backslash {
+            temp.clear();
+            unescape_backslashes(decoded, temp);
+            std::mem::swap(decoded, temp);
+        }
+        if percent {
+            temp.clear();
+            temp.extend(percent_encoding::percent_decode(decoded));
+            std::mem::swap(decoded, temp);
+        }
         // Both steps only shrink the text, and only when they decode something.
         if decoded.len() == before {
             break;
