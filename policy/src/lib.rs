@@ -7,6 +7,7 @@
 //! logenrich-policy`.
 
 pub mod attacks;
+mod attacks_literals;
 pub mod attacks_rules;
 pub mod attacks_settings;
 pub mod batch;
