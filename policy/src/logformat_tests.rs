@@ -175,3 +175,69 @@ proptest! {
         prop_assert_eq!(p.status, Some(200));
     }
 }
+
+/// One variable of a generated format: how it is written in the format, and a value.
+#[derive(Debug, Clone)]
+enum Piece {
+    Addr(std::net::IpAddr),
+    Status(u16),
+    Bytes(u64),
+    Agent(String),
+    Custom(String),
+}
+
+fn piece() -> impl Strategy<Value = Piece> {
+    prop_oneof![
+        any::<std::net::IpAddr>().prop_map(Piece::Addr),
+        (100u16..1000).prop_map(Piece::Status),
+        any::<u64>().prop_map(Piece::Bytes),
+        "([a-zA-Z0-9 /.;()]|\\\\\"){1,30}".prop_map(Piece::Agent),
+        "[a-zA-Z0-9_.:/-]{1,20}".prop_map(Piece::Custom),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn generated_formats_read_back_their_values(
+        pieces in proptest::collection::vec(piece(), 1..7),
+        seps in proptest::collection::vec(prop_oneof![Just(" "), Just(" | "), Just("\t"), Just(" - ")], 6),
+    ) {
+        let mut format = String::new();
+        let mut line = String::new();
+        for (i, p) in pieces.iter().enumerate() {
+            if i > 0 {
+                format.push_str(seps[i - 1]);
+                line.push_str(seps[i - 1]);
+            }
+            let (f, v) = match p {
+                Piece::Addr(ip) => ("$remote_addr".to_string(), ip.to_string()),
+                Piece::Status(s) => ("$status".to_string(), s.to_string()),
+                Piece::Bytes(b) => ("$body_bytes_sent".to_string(), b.to_string()),
+                Piece::Agent(a) => ("\"$http_user_agent\"".to_string(), format!("\"{a}\"")),
+                Piece::Custom(c) => (format!("$x{i}"), c.clone()),
+            };
+            format.push_str(&f);
+            line.push_str(&v);
+        }
+        let f = LogFormat::new(&format, Dialect::Nginx).unwrap();
+        let p = f.parse(&line).map_err(|e| TestCaseError::fail(format!("{format}\n{line}\n{e:?}")))?;
+        // The last value of each kind wins, as in the record.
+        for (i, piece) in pieces.iter().enumerate() {
+            let last = |same: &dyn Fn(&Piece) -> bool| pieces[i + 1..].iter().all(|q| !same(q));
+            match piece {
+                Piece::Addr(ip) if last(&|q| matches!(q, Piece::Addr(_))) => prop_assert_eq!(p.ip, Some(*ip)),
+                Piece::Status(s) if last(&|q| matches!(q, Piece::Status(_))) => prop_assert_eq!(p.status, Some(*s)),
+                Piece::Bytes(b) if last(&|q| matches!(q, Piece::Bytes(_))) => prop_assert_eq!(p.bytes, Some(*b)),
+                Piece::Agent(a) if last(&|q| matches!(q, Piece::Agent(_))) => {
+                    prop_assert_eq!(p.user_agent, crate::parse::dash_none(a));
+                }
+                Piece::Custom(c) => {
+                    let name = format!("x{i}");
+                    let got = p.extra.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+                    prop_assert_eq!(got, Some(c.as_str()));
+                }
+                _ => {}
+            }
+        }
+    }
+}
