@@ -174,6 +174,13 @@ fn main() {
             .collect()
     };
     let (batches, unique) = (batches(false), batches(true));
+    let start = Instant::now();
+    let compiled = Filter::new(&[]).expect("defaults");
+    println!(
+        "configure with the default attack rules: {:.1} ms ({} rules)",
+        start.elapsed().as_secs_f64() * 1e3,
+        compiled.attacks.as_ref().map_or(0, |a| a.len())
+    );
     println!(
         "{lines} generated honeypot lines, batches of 2048, lookups off, CPU time, best of 5 interleaved"
     );
