@@ -241,3 +241,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn apache_combined_and_common_agree_with_the_built_in_layouts() {
+    let combined = apache(r#"%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-agent}i\""#);
+    let common = apache("%h %l %u %t \"%r\" %>s %b");
+    for line in [
+        r#"192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 612 "-" "-""#,
+        r#"2001:db8::1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)""#,
+        r#"192.0.2.38 - - [19/Jul/2022:13:23:20 +0200] "GET /q?a=\"b\" HTTP/1.1" 404 - "-" "x \"y\" z""#,
+    ] {
+        assert_eq!(
+            combined.parse(line).unwrap(),
+            parse_line(line, Format::Combined).unwrap(),
+            "{line}"
+        );
+        // The common part: up to the space before the referer's opening quote.
+        let cut = line.match_indices(" \"").nth(1).map(|(i, _)| i).unwrap();
+        let short = &line[..cut];
+        assert_eq!(
+            common.parse(short).unwrap(),
+            parse_line(short, Format::Common).unwrap(),
+            "{short}"
+        );
+    }
+}
