@@ -271,6 +271,11 @@ fn settings_add_replace_disable_and_name_bad_rules() {
     let (field, reason) = bad.compile().unwrap_err();
     assert_eq!(field, "attack-rule.broken");
     assert!(reason.starts_with("pattern:"), "{reason}");
+    let unicode = AttackSettings {
+        rules: vec![("letters".into(), table(r"\p{L}+", "request"))],
+        ..Default::default()
+    };
+    assert_eq!(unicode.compile().unwrap_err().0, "attack-rule.letters");
     let bad_field = AttackSettings {
         rules: vec![("r".into(), table("x", "request,cookies"))],
         ..Default::default()
