@@ -469,3 +469,30 @@ fn a_target_rule_and_a_replaced_rule_apply_in_the_batch() {
         "built-ins dropped"
     );
 }
+
+#[test]
+fn tags_are_the_same_when_the_request_memo_gives_up() {
+    // 600 distinct requests: after 256 the memo stops (no request repeats), and tagging
+    // goes on without it.
+    let lines: Vec<String> = (0..600)
+        .map(|i| {
+            let target = if i % 3 == 0 {
+                format!("/.env?{i}")
+            } else {
+                format!("/p{i}")
+            };
+            format!(r#"192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] "GET {target} HTTP/1.1" 200 1"#)
+        })
+        .collect();
+    let (out, _, _) = run(
+        &Filter::new(&[]).unwrap(),
+        &mut NoLookupsForTest,
+        1,
+        None,
+        &lines,
+    );
+    for (i, rec) in out.iter().enumerate() {
+        let want = if i % 3 == 0 { 1 } else { 0 };
+        assert_eq!(rec["attacks"].as_array().unwrap().len(), want, "line {i}");
+    }
+}

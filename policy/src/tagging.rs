@@ -28,6 +28,8 @@ pub struct LineTags<'f, 'a> {
     hits: Vec<Hit>,
     ua: FxHashMap<&'a str, UaTags<'f>>,
     request: FxHashMap<&'a str, Vec<Hit>>,
+    request_lookups: u32,
+    request_misses: u32,
 }
 
 impl<'f, 'a> LineTags<'f, 'a> {
@@ -47,7 +49,16 @@ impl<'f, 'a> LineTags<'f, 'a> {
             hits: Vec::new(),
             ua: FxHashMap::default(),
             request,
+            request_lookups: 0,
+            request_misses: 0,
         }
+    }
+
+    /// Whether the request memo pays: after 256 lines, only while at least one request
+    /// in eight was seen before in the batch (with every request distinct, hashing and
+    /// storing them cost ~3 % of the throughput for nothing).
+    fn memo_requests(&self) -> bool {
+        self.request_lookups < 256 || self.request_misses < self.request_lookups / 8 * 7
     }
 
     /// The tags of a User-Agent, scanned on first sight.
@@ -74,18 +85,28 @@ impl<'f, 'a> LineTags<'f, 'a> {
             return;
         };
         out.extend_from_slice(b",\"attacks\":[");
+        let memo = self.memo_requests();
         let scratch = &mut self.scratch;
         // A layout without `$request` but with `$request_uri`: the target stands in for it.
         let mut comma = false;
         if let Some(request) = p.request.or(p.target)
             && attacks.wants(Field::Request)
         {
-            let hits = self.request.entry(request).or_insert_with(|| {
-                let mut v = Vec::new();
-                attacks.scan(Field::Request, request, scratch, &mut v);
-                v
-            });
-            comma = write_hits(out, attacks, hits, comma);
+            if memo {
+                let misses = &mut self.request_misses;
+                let hits = self.request.entry(request).or_insert_with(|| {
+                    *misses += 1;
+                    let mut v = Vec::new();
+                    attacks.scan(Field::Request, request, scratch, &mut v);
+                    v
+                });
+                self.request_lookups += 1;
+                comma = write_hits(out, attacks, hits, comma);
+            } else {
+                self.hits.clear();
+                attacks.scan(Field::Request, request, scratch, &mut self.hits);
+                comma = write_hits(out, attacks, &self.hits, comma);
+            }
         }
         self.hits.clear();
         if let Some(t) = p.target {
