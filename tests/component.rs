@@ -252,7 +252,7 @@ async fn defaults_and_version_describe_the_settings() {
         .build()
         .await
         .unwrap();
-    assert_eq!(enricher.contract_version().await.unwrap(), "0.2.0");
+    assert_eq!(enricher.contract_version().await.unwrap(), "0.3.0");
     let names: Vec<String> = enricher
         .defaults()
         .await
@@ -298,15 +298,15 @@ async fn a_stream_of_batches_comes_back_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_component_imports_exactly_our_three_interfaces() {
+async fn the_component_imports_exactly_our_four_interfaces() {
     let enricher = builder(&Arc::new(Recorder::default()))
         .build()
         .await
         .unwrap();
     let imports = enricher.imports();
-    let want: Vec<String> = ["dns", "dnsbl", "geoip", "types"]
+    let want: Vec<String> = ["cymru", "dns", "dnsbl", "geoip", "types"]
         .iter()
-        .map(|i| format!("logenrich:filter/{i}@0.2.0"))
+        .map(|i| format!("logenrich:filter/{i}@0.3.0"))
         .collect();
     assert_eq!(imports, want, "no WASI, nothing else");
 }

@@ -6,6 +6,7 @@ mod component;
 mod dns;
 mod follow;
 mod geoip;
+mod intel;
 mod nginx;
 mod realdns;
 mod report;

@@ -1,19 +1,20 @@
 //! The logenrich component: the WIT glue around `logenrich-policy`.
 //!
 //! It converts between the generated types and the policy's plain ones, and answers the
-//! policy's lookups with the three imports. Built for `wasm32-unknown-unknown` and made a
+//! policy's lookups with the four imports. Built for `wasm32-unknown-unknown` and made a
 //! component by the host's build script, it imports nothing but `logenrich:filter`'s
-//! `dns`, `dnsbl` and `geoip` (no WASI).
+//! `dns`, `dnsbl`, `geoip` and `cymru` (no WASI).
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use bindings::exports::logenrich::filter::filter::{
     Batch, BatchStats, ConfigError, Guest, JsonlBatch, Setting, SettingValue,
 };
+use bindings::logenrich::filter::cymru::TxtResult;
 use bindings::logenrich::filter::dns::PtrResult;
 use bindings::logenrich::filter::dnsbl::DnsblResult;
 use bindings::logenrich::filter::types::{IpAddress, LookupError};
-use bindings::logenrich::filter::{dns, dnsbl, geoip};
+use bindings::logenrich::filter::{cymru, dns, dnsbl, geoip};
 use logenrich_policy as policy;
 
 #[expect(unsafe_code, reason = "wit-bindgen's generated ABI glue")]
@@ -53,6 +54,14 @@ fn from_wit_error(e: LookupError) -> policy::LookupError {
         LookupError::ServerFailure => policy::LookupError::ServerFailure,
         LookupError::Refused => policy::LookupError::Refused,
         LookupError::Other(m) => policy::LookupError::Other(m),
+    }
+}
+
+fn from_wit_txt(r: TxtResult) -> policy::Txt {
+    match r {
+        TxtResult::Found(txts) => policy::Txt::Found(txts),
+        TxtResult::NotFound => policy::Txt::NotFound,
+        TxtResult::Failed(e) => policy::Txt::Failed(from_wit_error(e)),
     }
 }
 
@@ -110,6 +119,15 @@ impl policy::Lookups for Imports {
                 })
             })
             .collect()
+    }
+
+    fn cymru_origin(&mut self, ips: &[IpAddr]) -> Vec<policy::Txt> {
+        let ips: Vec<IpAddress> = ips.iter().map(to_wit_ip).collect();
+        cymru::origin(&ips).into_iter().map(from_wit_txt).collect()
+    }
+
+    fn cymru_as(&mut self, asns: &[u32]) -> Vec<policy::Txt> {
+        cymru::as_name(asns).into_iter().map(from_wit_txt).collect()
     }
 }
 

@@ -43,6 +43,17 @@ pub struct Args {
     /// Line layout [default: auto].
     #[arg(long, value_enum)]
     format: Option<Format>,
+    /// Read lines in this nginx `log_format` (every `$variable`; unknown ones land in
+    /// `extra`), e.g. '$remote_addr - $remote_user [$time_local] "$request" $status'.
+    #[arg(long, value_name = "FORMAT", conflicts_with_all = ["format", "apache_format"])]
+    log_format: Option<String>,
+    /// Read lines in this Apache `LogFormat`, e.g. '%h %l %u %t "%r" %>s %b'.
+    #[arg(long, value_name = "FORMAT", conflicts_with = "format")]
+    apache_format: Option<String>,
+    /// Look up each client's origin AS with Team Cymru's IP→ASN service over DNS
+    /// (origin.asn.cymru.com; opt-in: it sends client addresses to a third party).
+    #[arg(long)]
+    cymru: bool,
     /// TOML configuration file; flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -70,7 +81,7 @@ pub struct Args {
     /// no flag for.
     #[arg(long = "setting", value_name = "NAME=VALUE")]
     settings: Vec<String>,
-    /// Write the embedded component (logenrich:filter@0.2.0, wit/ in the repository) to
+    /// Write the embedded component (logenrich:filter@0.3.0, wit/ in the repository) to
     /// FILE and exit.
     #[arg(long, value_name = "FILE", conflicts_with = "files")]
     write_component: Option<PathBuf>,
@@ -313,7 +324,7 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
         deadline,
         memory_mib,
         max_failed_batches,
-        dns: (ptr_on || !dnsbl.is_empty()).then_some(dns),
+        dns: (ptr_on || !dnsbl.is_empty() || args.cymru).then_some(dns),
         file,
         dnsbl,
         geoip,
@@ -370,6 +381,15 @@ fn settings(args: &Args, plan: &Plan) -> anyhow::Result<Vec<Setting>> {
             "extra-dns-keywords",
             SettingValue::Texts(s.extra_dns_keywords.clone()),
         ));
+    }
+    if let Some(f) = &args.log_format {
+        out.push(set("log-format", SettingValue::Text(f.clone())));
+    }
+    if let Some(f) = &args.apache_format {
+        out.push(set("apache-format", SettingValue::Text(f.clone())));
+    }
+    if args.cymru {
+        out.push(set("cymru", SettingValue::Flag(true)));
     }
     for raw in &args.settings {
         let (name, value) = raw
@@ -522,7 +542,10 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
     };
     if let Some(dns) = &dns {
         let dns = Arc::new(dns.clone());
-        builder = builder.reverse_dns(dns.clone()).dnsbl(dns);
+        builder = builder.reverse_dns(dns.clone()).dnsbl(dns.clone());
+        if args.cymru {
+            builder = builder.cymru(dns);
+        }
     }
     let mut geo_note = None;
     if plan.geoip_on {

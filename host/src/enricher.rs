@@ -26,7 +26,7 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 
 use crate::component::{self, Instance, Limits, Providers, Runtime};
-use crate::lookup::{Dnsbl, GeoLookup, ReverseDns};
+use crate::lookup::{Cymru, Dnsbl, GeoLookup, ReverseDns};
 pub use crate::types::{Batch, BatchStats, CallCounts, Processed, Setting, SettingValue};
 
 /// Why an [`Enricher`] could not be built or could not make an instance.
@@ -147,6 +147,13 @@ impl EnricherBuilder {
     /// Answers the `geoip` import with `provider` (else no address is found).
     pub fn geoip(mut self, provider: Arc<dyn GeoLookup>) -> Self {
         self.providers.geoip = Some(provider);
+        self
+    }
+
+    /// Answers the `cymru` import with `provider` (else every query fails). The component
+    /// calls it only with its `cymru` setting on.
+    pub fn cymru(mut self, provider: Arc<dyn Cymru>) -> Self {
+        self.providers.cymru = Some(provider);
         self
     }
 
@@ -407,7 +414,7 @@ impl Enricher {
         Ok(got.into_iter().map(from_wit).collect())
     }
 
-    /// The contract version the component implements, e.g. `0.2.0`.
+    /// The contract version the component implements, e.g. `0.3.0`.
     pub async fn contract_version(&self) -> Result<String, Error> {
         let mut inst = self.take().await?;
         let v = inst
@@ -440,6 +447,8 @@ impl Enricher {
             geoip_calls: get(&c.geoip_calls),
             geoip_addresses: get(&c.geoip_addresses),
             refused_zones: get(&c.refused_zones),
+            cymru_calls: get(&c.cymru_calls),
+            cymru_keys: get(&c.cymru_keys),
         }
     }
 }

@@ -46,6 +46,17 @@ pub enum DnsblOutcome {
     Failed(LookupError),
 }
 
+/// The TXT answer of one Team Cymru query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxtOutcome {
+    /// The TXT records, one string per record (its character-strings concatenated).
+    Found(Vec<String>),
+    /// NXDOMAIN or no TXT record.
+    NotFound,
+    /// The query failed.
+    Failed(LookupError),
+}
+
 /// What the GeoIP databases know about one address.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GeoRecord {
@@ -94,4 +105,16 @@ pub trait Dnsbl: Send + Sync {
 pub trait GeoLookup: Send + Sync {
     /// One result per address, in order; `None` when nothing is known.
     async fn locate(&self, ips: &[IpAddr]) -> Vec<Option<GeoRecord>>;
+}
+
+/// Team Cymru's IP → ASN service over DNS, behind the component's `cymru` import.
+/// Implemented by [`crate::dns::DnsProvider`], which builds the query names itself (the
+/// component passes addresses and AS numbers, never names).
+#[async_trait::async_trait]
+pub trait Cymru: Send + Sync {
+    /// The TXT answer of `origin.asn.cymru.com` / `origin6.asn.cymru.com` for each
+    /// address, in order.
+    async fn origin(&self, ips: &[IpAddr]) -> Vec<TxtOutcome>;
+    /// The TXT answer of `AS<n>.asn.cymru.com` for each AS number, in order.
+    async fn as_name(&self, asns: &[u32]) -> Vec<TxtOutcome>;
 }

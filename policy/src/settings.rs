@@ -4,8 +4,11 @@
 //! Settings are named values rather than a fixed record so that a 0.2.x component can add
 //! a setting without breaking hosts written for 0.2.0 (see the WIT `setting`).
 
+use crate::attacks::{ATTACK_RULE, AttackSettings, Attacks, RuleSpec};
+use crate::attacks_rules::DEFAULT_RULES;
 use crate::dnsbl::Zone;
-use crate::parse::Format;
+use crate::logformat::{Dialect, LogFormat};
+use crate::parse::{Format, ParseError, Parsed, parse_line};
 use crate::scanner::{DEFAULT_DNS_KEYWORDS, DEFAULT_UA_KEYWORDS, Tagger};
 
 /// A setting's value (the WIT `setting-value`).
@@ -74,16 +77,22 @@ pub const DNSBL_CODES: &str = "dnsbl-codes.";
 /// A validated, compiled configuration.
 #[derive(Debug, Clone)]
 pub struct Filter {
-    /// The line layout.
+    /// The built-in line layout.
     pub format: Format,
+    /// A custom layout (`log-format` or `apache-format`), used instead of `format`.
+    pub custom: Option<LogFormat>,
     /// Reverse DNS on.
     pub reverse_dns: bool,
     /// GeoIP on.
     pub geoip: bool,
+    /// Team Cymru origin lookups on.
+    pub cymru: bool,
     /// The compiled keyword lists.
     pub tagger: Tagger,
     /// The DNSBL zones, in the configured order, with their code tables.
     pub zones: Vec<Zone>,
+    /// The compiled attack rules; `None` when attack tagging is off.
+    pub attacks: Option<Attacks>,
 }
 
 fn texts(l: &[&str]) -> Vec<String> {
@@ -92,10 +101,13 @@ fn texts(l: &[&str]) -> Vec<String> {
 
 /// Every setting with its default value, in documentation order.
 pub fn defaults() -> Vec<Setting> {
-    vec![
+    let mut settings = vec![
         Setting::new("format", Value::Text("auto".into())),
+        Setting::new("log-format", Value::Text(String::new())),
+        Setting::new("apache-format", Value::Text(String::new())),
         Setting::new("reverse-dns", Value::Flag(true)),
         Setting::new("geoip", Value::Flag(true)),
+        Setting::new("cymru", Value::Flag(false)),
         Setting::new("ua-keywords", Value::Texts(texts(DEFAULT_UA_KEYWORDS))),
         Setting::new("dns-keywords", Value::Texts(texts(DEFAULT_DNS_KEYWORDS))),
         Setting::new("extra-ua-keywords", Value::Texts(Vec::new())),
@@ -110,20 +122,34 @@ pub fn defaults() -> Vec<Setting> {
                     .collect(),
             ),
         ),
-    ]
+        Setting::new("attacks", Value::Flag(true)),
+        Setting::new("attack-defaults", Value::Flag(true)),
+        Setting::new("attack-disable", Value::Texts(Vec::new())),
+    ];
+    settings.extend(DEFAULT_RULES.iter().map(|r| {
+        Setting::new(
+            format!("{ATTACK_RULE}{}", r.id),
+            Value::Table(RuleSpec::builtin(r).to_table()),
+        )
+    }));
+    settings
 }
 
 /// The settings after overrides, before compiling.
 struct Raw {
     format: String,
+    log_format: String,
+    apache_format: String,
     reverse_dns: bool,
     geoip: bool,
+    cymru: bool,
     ua: Vec<String>,
     dns: Vec<String>,
     extra_ua: Vec<String>,
     extra_dns: Vec<String>,
     zones: Vec<String>,
     codes: Vec<(String, Vec<(String, String)>)>,
+    attacks: AttackSettings,
 }
 
 fn wrong_shape(s: &Setting, want: &str) -> ConfigError {
@@ -149,21 +175,53 @@ impl Raw {
             }
             _ => Err(wrong_shape(s, "flag")),
         };
+        let text = |target: &mut String| match &s.value {
+            Value::Text(v) => {
+                *target = v.clone();
+                Ok(())
+            }
+            _ => Err(wrong_shape(s, "text")),
+        };
         match s.name.as_str() {
-            "format" => match &s.value {
-                Value::Text(v) => {
-                    self.format = v.clone();
-                    Ok(())
-                }
-                _ => Err(wrong_shape(s, "text")),
-            },
+            "format" => text(&mut self.format),
+            "log-format" => text(&mut self.log_format),
+            "apache-format" => text(&mut self.apache_format),
             "reverse-dns" => flag(&mut self.reverse_dns),
             "geoip" => flag(&mut self.geoip),
+            "cymru" => flag(&mut self.cymru),
             "ua-keywords" => texts(&mut self.ua),
             "dns-keywords" => texts(&mut self.dns),
             "extra-ua-keywords" => texts(&mut self.extra_ua),
             "extra-dns-keywords" => texts(&mut self.extra_dns),
             "dnsbl-zones" => texts(&mut self.zones),
+            "attacks" => flag(&mut self.attacks.enabled),
+            "attack-defaults" => flag(&mut self.attacks.defaults),
+            // Also a text of comma-separated ids, so that a host's `NAME=VALUE` option
+            // (the CLI's `--setting`) can give it.
+            "attack-disable" => match &s.value {
+                Value::Text(t) => {
+                    self.attacks.disable = t
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|id| !id.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                    Ok(())
+                }
+                _ => texts(&mut self.attacks.disable),
+            },
+            // A table, or a text that is the pattern alone (default fields).
+            name if name.starts_with(ATTACK_RULE) => {
+                let table = match &s.value {
+                    Value::Table(t) => t.clone(),
+                    Value::Text(pattern) => vec![("pattern".to_string(), pattern.clone())],
+                    _ => return Err(wrong_shape(s, "table")),
+                };
+                let id = &name[ATTACK_RULE.len()..];
+                self.attacks.rules.retain(|(r, _)| r != id);
+                self.attacks.rules.push((id.to_string(), table));
+                Ok(())
+            }
             name if name.starts_with(DNSBL_CODES) => match &s.value {
                 Value::Table(t) => {
                     let zone = normalize_zone(&name[DNSBL_CODES.len()..]);
@@ -216,14 +274,18 @@ impl Filter {
     pub fn new(settings: &[Setting]) -> Result<Self, ConfigError> {
         let mut raw = Raw {
             format: "auto".into(),
+            log_format: String::new(),
+            apache_format: String::new(),
             reverse_dns: true,
             geoip: true,
+            cymru: false,
             ua: texts(DEFAULT_UA_KEYWORDS),
             dns: texts(DEFAULT_DNS_KEYWORDS),
             extra_ua: Vec::new(),
             extra_dns: Vec::new(),
             zones: Vec::new(),
             codes: Vec::new(),
+            attacks: AttackSettings::default(),
         };
         for s in settings {
             raw.apply(s)?;
@@ -240,6 +302,15 @@ impl Filter {
                 });
             }
         };
+        let custom = custom_format(&raw.log_format, &raw.apache_format)?;
+        if custom.is_some() && format != Format::Auto {
+            return Err(ConfigError {
+                field: "format".into(),
+                reason: "a custom log-format or apache-format replaces the built-in layouts: \
+                         leave format at auto"
+                    .into(),
+            });
+        }
         let (ua, ua_field) = keywords(raw.ua, raw.extra_ua, "ua-keywords", "extra-ua-keywords");
         let (dns, dns_field) =
             keywords(raw.dns, raw.extra_dns, "dns-keywords", "extra-dns-keywords");
@@ -278,107 +349,54 @@ impl Filter {
             }
             zones.push(zone);
         }
+        let attacks = raw
+            .attacks
+            .compile()
+            .map_err(|(field, reason)| ConfigError { field, reason })?;
         Ok(Self {
             format,
+            custom,
             reverse_dns: raw.reverse_dns,
             geoip: raw.geoip,
+            cymru: raw.cymru,
             tagger,
             zones,
+            attacks,
         })
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The custom layout of `log-format` or `apache-format` (at most one may be set).
+fn custom_format(nginx: &str, apache: &str) -> Result<Option<LogFormat>, ConfigError> {
+    let (name, text, dialect) = match (nginx.trim().is_empty(), apache.trim().is_empty()) {
+        (true, true) => return Ok(None),
+        (false, false) => {
+            return Err(ConfigError {
+                field: "apache-format".into(),
+                reason: "log-format is set too: give one custom format".into(),
+            });
+        }
+        (false, true) => ("log-format", nginx, Dialect::Nginx),
+        (true, false) => ("apache-format", apache, Dialect::Apache),
+    };
+    LogFormat::new(text, dialect)
+        .map(Some)
+        .map_err(|e| ConfigError {
+            field: name.into(),
+            reason: format!("column {}: {}", e.column, e.reason),
+        })
+}
 
-    fn texts_of(l: &[&str]) -> Value {
-        Value::Texts(texts(l))
-    }
-
-    #[test]
-    fn defaults_round_trip() {
-        let f = Filter::new(&defaults()).unwrap();
-        assert_eq!(f.format, Format::Auto);
-        assert!(f.reverse_dns && f.geoip && f.zones.is_empty());
-        assert!(Filter::new(&[]).is_ok());
-    }
-
-    #[test]
-    fn unknown_setting_is_named() {
-        let e = Filter::new(&[Setting::new("colour", Value::Flag(true))]).unwrap_err();
-        assert_eq!(e.field, "colour");
-        assert!(e.reason.contains("unknown setting"), "{}", e.reason);
-    }
-
-    #[test]
-    fn wrong_shape_is_named() {
-        let e = Filter::new(&[Setting::new("geoip", Value::Text("yes".into()))]).unwrap_err();
-        assert_eq!(e.field, "geoip");
-        assert!(e.reason.contains("flag"), "{}", e.reason);
-    }
-
-    #[test]
-    fn bad_format_value() {
-        let e = Filter::new(&[Setting::new("format", Value::Text("csv".into()))]).unwrap_err();
-        assert_eq!(e.field, "format");
-    }
-
-    #[test]
-    fn keyword_errors_point_into_the_right_list() {
-        let e =
-            Filter::new(&[Setting::new("extra-ua-keywords", texts_of(&["ok", " "]))]).unwrap_err();
-        assert_eq!(e.field, "extra-ua-keywords[1]");
-        let e = Filter::new(&[Setting::new("dns-keywords", texts_of(&["", "x"]))]).unwrap_err();
-        assert_eq!(e.field, "dns-keywords[0]");
-    }
-
-    #[test]
-    fn zones_with_codes_and_builtins() {
-        let f = Filter::new(&[
-            Setting::new(
-                "dnsbl-zones",
-                texts_of(&["zen.spamhaus.org", "bl.example.org."]),
-            ),
-            Setting::new(
-                "dnsbl-codes.bl.example.org",
-                Value::Table(vec![("127.0.0.2".into(), "spam".into())]),
-            ),
-        ])
-        .unwrap();
-        assert_eq!(f.zones.len(), 2);
-        assert_eq!(f.zones[1].name, "bl.example.org");
-        let v = f.zones[1].decode(&["127.0.0.2".parse().unwrap()], None);
-        assert_eq!(v.meanings, ["spam"]);
-        let v = f.zones[0].decode(&["127.0.0.4".parse().unwrap()], None);
-        assert!(v.meanings[0].starts_with("XBL"), "{:?}", v.meanings);
-    }
-
-    #[test]
-    fn zone_errors_are_named() {
-        let e = Filter::new(&[
-            Setting::new("dnsbl-zones", texts_of(&["bl.example.org"])),
-            Setting::new(
-                "dnsbl-codes.bl.example.org",
-                Value::Table(vec![
-                    ("127.0.0.2".into(), "ok".into()),
-                    ("nope".into(), "bad".into()),
-                ]),
-            ),
-        ])
-        .unwrap_err();
-        assert_eq!(e.field, "dnsbl-codes.bl.example.org[1]");
-        let e = Filter::new(&[Setting::new(
-            "dnsbl-zones",
-            texts_of(&["ok.example", &"x".repeat(300)]),
-        )])
-        .unwrap_err();
-        assert_eq!(e.field, "dnsbl-zones[1]");
-        let e = Filter::new(&[Setting::new(
-            "dnsbl-zones",
-            texts_of(&["a.example", "A.example."]),
-        )])
-        .unwrap_err();
-        assert!(e.reason.contains("twice"), "{}", e.reason);
+impl Filter {
+    /// Parses a line with the configured layout.
+    pub fn parse<'a>(&'a self, line: &'a str) -> Result<Parsed<'a>, ParseError> {
+        match &self.custom {
+            Some(f) => f.parse(line),
+            None => parse_line(line, self.format),
+        }
     }
 }
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

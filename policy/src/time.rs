@@ -35,6 +35,37 @@ pub fn parse_log_time(text: &str) -> Result<LogTime<'_>, String> {
     Ok(LogTime { instant, offset })
 }
 
+/// Parses nginx's `$time_iso8601`, `2022-07-19T13:23:20+02:00` (RFC 3339, by the `time`
+/// crate); the offset as written is `+02:00` or `Z`.
+pub fn parse_iso8601(text: &str) -> Result<LogTime<'_>, String> {
+    let instant = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("{text:?} is not like 2022-07-19T13:23:20+02:00 ({e})"))?;
+    let offset = if text.ends_with(['Z', 'z']) {
+        &text[text.len() - 1..]
+    } else {
+        text.get(text.len().saturating_sub(6)..).unwrap_or("")
+    };
+    Ok(LogTime { instant, offset })
+}
+
+/// Parses seconds since the epoch: `1658229800.123` (nginx `$msec`; the fraction is
+/// dropped, records have whole seconds) or an integer of `per_second` units (Apache
+/// `%{msec}t`).
+pub fn parse_epoch(text: &str, per_second: u32) -> Result<OffsetDateTime, String> {
+    let bad = || format!("{text:?} is not a time in seconds since 1970");
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let units: i64 = whole.parse().map_err(|_| bad())?;
+    let secs = if fraction.is_empty() {
+        units / i64::from(per_second.max(1))
+    } else {
+        units
+    };
+    OffsetDateTime::from_unix_timestamp(secs).map_err(|_| bad())
+}
+
 /// The `time` crate's parser of the format: the reference, and the one that explains
 /// what is wrong with a bad time.
 fn parse_generic(text: &str) -> Result<OffsetDateTime, String> {
@@ -133,6 +164,25 @@ mod tests {
                     "{text} is refused by the fast path only"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn iso8601_and_epoch() {
+        let t = parse_iso8601("2022-07-19T13:23:20+02:00").unwrap();
+        assert_eq!(
+            (t.utc_rfc3339().as_str(), t.offset),
+            ("2022-07-19T11:23:20Z", "+02:00")
+        );
+        let t = parse_iso8601("2022-07-19T11:23:20Z").unwrap();
+        assert_eq!(t.offset, "Z");
+        assert!(parse_iso8601("19/Jul/2022:13:23:20 +0200").is_err());
+        let want = OffsetDateTime::from_unix_timestamp(1_658_229_800).unwrap();
+        assert_eq!(parse_epoch("1658229800.123", 1), Ok(want));
+        assert_eq!(parse_epoch("1658229800123", 1000), Ok(want));
+        assert_eq!(parse_epoch("1658229800", 1), Ok(want));
+        for bad in ["", ".5", "12a", "1.2.3", "-", "99999999999999999999"] {
+            assert!(parse_epoch(bad, 1).is_err(), "{bad}");
         }
     }
 

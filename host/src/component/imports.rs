@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::HostState;
-use super::bindings::logenrich::filter::{dns, dnsbl, geoip, types};
+use super::bindings::logenrich::filter::{cymru, dns, dnsbl, geoip, types};
 use crate::lookup::{
-    Dnsbl, DnsblOutcome, GeoLookup, GeoRecord, LookupError, PtrOutcome, ReverseDns,
+    Cymru, Dnsbl, DnsblOutcome, GeoLookup, GeoRecord, LookupError, PtrOutcome, ReverseDns,
+    TxtOutcome,
 };
 
 /// The lookup providers behind the imports; `None` disables an import.
@@ -22,6 +23,8 @@ pub(crate) struct Providers {
     pub dnsbl: Option<Arc<dyn Dnsbl>>,
     /// GeoIP.
     pub geoip: Option<Arc<dyn GeoLookup>>,
+    /// Team Cymru (opt-in: it sends client addresses to a third party).
+    pub cymru: Option<Arc<dyn Cymru>>,
     /// The DNSBL zones the user configured (lower case, no trailing dot): the only ones
     /// the `dnsbl` import queries. A component cannot choose what to query.
     pub zones: HashSet<String>,
@@ -51,6 +54,10 @@ pub(crate) struct Counters {
     pub geoip_addresses: AtomicU64,
     /// `dnsbl.lookup` calls refused because the zone was not configured.
     pub refused_zones: AtomicU64,
+    /// `cymru.origin` and `cymru.as-name` calls.
+    pub cymru_calls: AtomicU64,
+    /// Addresses and AS numbers passed to them.
+    pub cymru_keys: AtomicU64,
 }
 
 impl Counters {
@@ -177,6 +184,52 @@ impl HostState {
                 DnsblOutcome::Failed(e) => dnsbl::DnsblResult::Failed(error(e)),
             })
             .collect()
+    }
+}
+
+fn txt(o: TxtOutcome) -> cymru::TxtResult {
+    match o {
+        TxtOutcome::Found(texts) => cymru::TxtResult::Found(texts),
+        TxtOutcome::NotFound => cymru::TxtResult::NotFound,
+        TxtOutcome::Failed(e) => cymru::TxtResult::Failed(error(e)),
+    }
+}
+
+/// Team Cymru lookups: the host builds the query names from the addresses and AS numbers
+/// (a component cannot choose a name); without a provider (`--cymru` not given) every
+/// query is answered `failed(other)`.
+impl cymru::Host for HostState {
+    async fn origin(&mut self, ips: Vec<types::IpAddress>) -> Vec<cymru::TxtResult> {
+        let started = std::time::Instant::now();
+        let c = &self.providers.counters;
+        Counters::count(&c.cymru_calls, &c.cymru_keys, ips.len());
+        let out = match self.providers.cymru.clone() {
+            Some(provider) => {
+                let ips: Vec<IpAddr> = ips.iter().map(ip).collect();
+                provider.origin(&ips).await.into_iter().map(txt).collect()
+            }
+            None => ips
+                .iter()
+                .map(|_| cymru::TxtResult::Failed(disabled("Team Cymru lookup")))
+                .collect(),
+        };
+        self.clock.in_host += started.elapsed();
+        out
+    }
+
+    async fn as_name(&mut self, asns: Vec<u32>) -> Vec<cymru::TxtResult> {
+        let started = std::time::Instant::now();
+        let c = &self.providers.counters;
+        Counters::count(&c.cymru_calls, &c.cymru_keys, asns.len());
+        let out = match self.providers.cymru.clone() {
+            Some(provider) => provider.as_name(&asns).await.into_iter().map(txt).collect(),
+            None => asns
+                .iter()
+                .map(|_| cymru::TxtResult::Failed(disabled("Team Cymru lookup")))
+                .collect(),
+        };
+        self.clock.in_host += started.elapsed();
+        out
     }
 }
 

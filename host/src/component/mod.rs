@@ -243,7 +243,7 @@ impl Runtime {
         })
     }
 
-    /// The names of the interfaces the component imports, e.g. `logenrich:filter/dns@0.2.0`.
+    /// The names of the interfaces the component imports, e.g. `logenrich:filter/dns@0.3.0`.
     pub(crate) fn imported_interfaces(&self) -> Vec<String> {
         let component = self.pre.instance_pre().component();
         let ty = component.component_type();

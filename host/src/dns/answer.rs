@@ -10,7 +10,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::client::{Client, Failure};
 use crate::cache::Lifetime;
-use crate::lookup::{DnsblOutcome, LookupError, PtrOutcome};
+use crate::lookup::{DnsblOutcome, LookupError, PtrOutcome, TxtOutcome};
 
 /// What a response says about one question.
 #[derive(Debug, PartialEq)]
@@ -115,6 +115,30 @@ pub(super) async fn dnsbl(client: &Client, name: Name) -> (DnsblOutcome, Lifetim
         Err(_) => None,
     };
     (DnsblOutcome::Listed { answers, reason }, positive(&records))
+}
+
+/// The TXT records of `name`, one string per record (a Team Cymru answer).
+pub(super) async fn txt(client: &Client, name: Name) -> (TxtOutcome, Lifetime) {
+    let response = match client.query(name, RecordType::TXT).await {
+        Ok(response) => response,
+        Err(failure) => return (TxtOutcome::Failed(failed(failure)), Lifetime::Failed),
+    };
+    match classify(&response, RecordType::TXT) {
+        Answer::Records(records) => {
+            let texts = records
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::TXT(txt) => {
+                        Some(String::from_utf8_lossy(&txt.txt_data.concat()).into_owned())
+                    }
+                    _ => None,
+                })
+                .collect();
+            (TxtOutcome::Found(texts), positive(&records))
+        }
+        Answer::NotFound(ttl) => (TxtOutcome::NotFound, Lifetime::Negative(ttl)),
+        Answer::Failed(e) => (TxtOutcome::Failed(e), Lifetime::Failed),
+    }
 }
 
 /// The text of TXT records: each record's strings concatenated (as bytes, then decoded as

@@ -26,6 +26,7 @@
 //! timeout) and its retransmit interval has a floor of 333 ms.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -38,7 +39,7 @@ use hickory_resolver::net::NetError;
 use tokio::sync::Semaphore;
 
 use crate::cache::{Cached, Lifetime, LookupCache, SharedLookup, TtlPolicy};
-use crate::lookup::{Dnsbl, DnsblOutcome, LookupError, PtrOutcome, ReverseDns};
+use crate::lookup::{Cymru, Dnsbl, DnsblOutcome, LookupError, PtrOutcome, ReverseDns, TxtOutcome};
 
 mod answer;
 mod client;
@@ -169,6 +170,8 @@ struct Inner {
     permits: Arc<Semaphore>,
     ptr: Arc<LookupCache<IpAddr, PtrOutcome>>,
     dnsbl: Arc<LookupCache<DnsblKey, DnsblOutcome>>,
+    cymru_origin: Arc<LookupCache<IpAddr, TxtOutcome>>,
+    cymru_as: Arc<LookupCache<u32, TxtOutcome>>,
     cache_hits: AtomicU64,
     inflight_joins: AtomicU64,
     failures: AtomicU64,
@@ -228,6 +231,8 @@ impl DnsProvider {
                 permits: Arc::new(Semaphore::new(settings.concurrency)),
                 ptr: LookupCache::new(settings.cache_size, policy),
                 dnsbl: LookupCache::new(settings.cache_size, policy),
+                cymru_origin: LookupCache::new(settings.cache_size, policy),
+                cymru_as: LookupCache::new(settings.cache_size, policy),
                 cache_hits: AtomicU64::new(0),
                 inflight_joins: AtomicU64::new(0),
                 failures: AtomicU64::new(0),
@@ -369,6 +374,75 @@ fn system_nameservers() -> Result<Vec<SocketAddr>, DnsSetupError> {
     Ok(addrs)
 }
 
+#[async_trait::async_trait]
+impl Cymru for DnsProvider {
+    async fn origin(&self, ips: &[IpAddr]) -> Vec<TxtOutcome> {
+        let keys: Vec<IpAddr> = ips.iter().map(|ip| ip.to_canonical()).collect();
+        let inner = &self.inner;
+        let fetch = |ip: IpAddr| fetch_txt(Arc::clone(inner), cymru_origin_name(ip)).boxed();
+        resolve_all(
+            inner,
+            &inner.cymru_origin,
+            keys,
+            fetch,
+            |_| {},
+            || TxtOutcome::Failed(aborted()),
+        )
+        .await
+    }
+
+    async fn as_name(&self, asns: &[u32]) -> Vec<TxtOutcome> {
+        let inner = &self.inner;
+        let fetch =
+            |asn: u32| fetch_txt(Arc::clone(inner), format!("AS{asn}.asn.cymru.com")).boxed();
+        resolve_all(
+            inner,
+            &inner.cymru_as,
+            asns.to_vec(),
+            fetch,
+            |_| {},
+            || TxtOutcome::Failed(aborted()),
+        )
+        .await
+    }
+}
+
+/// Team Cymru's origin query name of `ip`: the reversed octets under
+/// `origin.asn.cymru.com`, or the 32 reversed nibbles under `origin6.asn.cymru.com`
+/// (<https://www.team-cymru.com/ip-asn-mapping>, "DNS").
+pub fn cymru_origin_name(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            format!("{d}.{c}.{b}.{a}.origin.asn.cymru.com")
+        }
+        IpAddr::V6(v6) => {
+            let mut name = String::with_capacity(64 + 22);
+            for byte in v6.octets().iter().rev() {
+                let _ = write!(name, "{:x}.{:x}.", byte & 0xf, byte >> 4);
+            }
+            name.push_str("origin6.asn.cymru.com");
+            name
+        }
+    }
+}
+
+async fn fetch_txt(inner: Arc<Inner>, name: String) -> (TxtOutcome, Lifetime) {
+    let name = match Name::from_ascii(format!("{name}.")) {
+        Ok(name) => name,
+        Err(error) => {
+            let error = LookupError::Other(format!("invalid query name: {error}"));
+            return (TxtOutcome::Failed(error), Lifetime::Transient);
+        }
+    };
+    let Ok(_permit) = Arc::clone(&inner.permits).acquire_owned().await else {
+        return (TxtOutcome::Failed(aborted()), Lifetime::Transient);
+    };
+    let (outcome, lifetime) = answer::txt(&inner.client, name).await;
+    count_failure(&inner, matches!(outcome, TxtOutcome::Failed(_)));
+    (outcome, lifetime)
+}
+
 fn aborted() -> LookupError {
     LookupError::Other("the lookup task ended abnormally".to_owned())
 }
@@ -467,6 +541,22 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().expect("test address")
+    }
+
+    #[test]
+    fn builds_cymru_query_names() {
+        assert_eq!(
+            cymru_origin_name(ip("31.108.90.216")),
+            "216.90.108.31.origin.asn.cymru.com"
+        );
+        assert_eq!(
+            cymru_origin_name(ip("::ffff:192.0.2.1")),
+            "1.2.0.192.origin.asn.cymru.com"
+        );
+        assert_eq!(
+            cymru_origin_name(ip("2001:4860:b002::68")),
+            "8.6.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.0.0.b.0.6.8.4.1.0.0.2.origin6.asn.cymru.com"
+        );
     }
 
     #[test]

@@ -44,7 +44,7 @@ fn spin() -> ! {
 
 impl Guest for Hostile {
     fn contract_version() -> String {
-        "0.2.0".into()
+        "0.3.0".into()
     }
 
     fn defaults() -> Vec<Setting> {

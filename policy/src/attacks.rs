@@ -1,0 +1,456 @@
+//! Attack tags: which attack rules a record's fields match, with the matched text as
+//! evidence.
+//!
+//! A rule is data ([`RuleSpec`]): an id, the fields it looks at, a regular expression, a
+//! description and a reference. The built-in set is in [`crate::attacks_rules`]; settings
+//! add rules, replace them or drop the built-ins ([`AttackSettings`]).
+//!
+//! Matching sees through encoding: a field is first [normalized](crate::decode::normalize) (nginx's
+//! `\xHH` escapes and percent-encoding undone, repeatedly, at most
+//! [`MAX_DECODE_ROUNDS`] times) and the rules match the decoded bytes ASCII
+//! case-insensitively. So `%24%7Bjndi:`, `%252e%252e%252f` and `\x16\x03\x01` are seen
+//! as `${jndi:`, `../` and the bytes of a TLS record.
+//!
+//! Speed: every pattern's prefix literals are extracted with `regex-syntax` when the rules
+//! are compiled and put in one Aho-Corasick automaton. A field is scanned once by it; only
+//! the rules whose literals occur in the field run their regex, as an anchored search at
+//! the positions where the literals start. A rule without such literals (a pattern
+//! starting with `.*`) runs unanchored on every field it names. Patterns are the regex
+//! crate's syntax, compiled by its engine (`regex-automata`'s meta regex, used directly
+//! for the anchored searches).
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex_automata::meta::Regex;
+use regex_automata::{Anchored, Input};
+
+use crate::attacks_literals::{compact, prefix_literals};
+use crate::attacks_rules::BuiltinRule;
+pub use crate::attacks_settings::{ATTACK_RULE, AttackSettings};
+pub use crate::decode::{MAX_DECODE_ROUNDS, normalize};
+
+/// The longest evidence written, in bytes (cut at a character boundary).
+pub const MAX_EVIDENCE: usize = 128;
+
+/// A field a rule can look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    /// The request line, as logged (method, target and protocol).
+    Request,
+    /// The request target alone.
+    Target,
+    /// The User-Agent.
+    UserAgent,
+    /// The Referer.
+    Referer,
+    /// The X-Forwarded-For field, as logged.
+    Forwarded,
+    /// Every value of `extra` (fields of a custom format the schema has no key for).
+    Extra,
+    /// The whole line, for a line that does not parse.
+    Raw,
+}
+
+impl Field {
+    /// Every field, in output order.
+    pub const ALL: [Field; 7] = [
+        Field::Request,
+        Field::Target,
+        Field::UserAgent,
+        Field::Referer,
+        Field::Forwarded,
+        Field::Extra,
+        Field::Raw,
+    ];
+
+    /// The name written in a record's `attacks[].field` and used in settings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Request => "request",
+            Field::Target => "target",
+            Field::UserAgent => "user_agent",
+            Field::Referer => "referer",
+            Field::Forwarded => "forwarded",
+            Field::Extra => "extra",
+            Field::Raw => "raw",
+        }
+    }
+
+    /// The field of a name (`x_forwarded_for` is accepted for `forwarded`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("x_forwarded_for") {
+            return Some(Field::Forwarded);
+        }
+        Field::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(name))
+    }
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// A rule as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSpec {
+    /// The id written as `attacks[].rule`: letters, digits, `-`, `_`, `.`.
+    pub id: String,
+    /// The fields it looks at.
+    pub fields: Vec<Field>,
+    /// The regular expression (regex crate syntax; bytes; ASCII case-insensitive).
+    pub pattern: String,
+    /// What a match means.
+    pub description: String,
+    /// Where the rule comes from (CVE, RFC, article).
+    pub reference: String,
+}
+
+/// The fields of a rule given without `fields`.
+pub const DEFAULT_FIELDS: &[Field] = &[
+    Field::Request,
+    Field::UserAgent,
+    Field::Referer,
+    Field::Forwarded,
+    Field::Extra,
+];
+
+impl RuleSpec {
+    /// A built-in rule as a spec.
+    pub fn builtin(r: &BuiltinRule) -> Self {
+        Self {
+            id: r.id.into(),
+            fields: r.fields.to_vec(),
+            pattern: r.pattern.into(),
+            description: r.description.into(),
+            reference: r.reference.into(),
+        }
+    }
+
+    /// A rule from its `attack-rule.ID` table: `pattern` (required), `fields`
+    /// (comma-separated names, default [`DEFAULT_FIELDS`]), `description`, `reference`.
+    /// The error says which key is wrong.
+    pub fn from_table(id: &str, table: &[(String, String)]) -> Result<Self, String> {
+        check_id(id)?;
+        let mut spec = Self {
+            id: id.into(),
+            fields: DEFAULT_FIELDS.to_vec(),
+            pattern: String::new(),
+            description: String::new(),
+            reference: String::new(),
+        };
+        let mut has_pattern = false;
+        for (key, value) in table {
+            match key.as_str() {
+                "pattern" => {
+                    spec.pattern = value.clone();
+                    has_pattern = true;
+                }
+                "fields" => {
+                    spec.fields = value
+                        .split(',')
+                        .filter(|f| !f.trim().is_empty())
+                        .map(|f| {
+                            Field::from_name(f).ok_or_else(|| {
+                                format!(
+                                    "fields: {:?} is not a field (request, target, user_agent, \
+                                     referer, forwarded, extra, raw)",
+                                    f.trim()
+                                )
+                            })
+                        })
+                        .collect::<Result<_, _>>()?;
+                    if spec.fields.is_empty() {
+                        return Err("fields: no field named".into());
+                    }
+                }
+                "description" => spec.description = value.clone(),
+                "reference" => spec.reference = value.clone(),
+                other => {
+                    return Err(format!(
+                        "{other:?} is not a rule key (pattern, fields, description, reference)"
+                    ));
+                }
+            }
+        }
+        if !has_pattern {
+            return Err("pattern: missing".into());
+        }
+        Ok(spec)
+    }
+
+    /// The spec as its `attack-rule.ID` table.
+    pub fn to_table(&self) -> Vec<(String, String)> {
+        let fields: Vec<&str> = self.fields.iter().map(|f| f.name()).collect();
+        vec![
+            ("pattern".into(), self.pattern.clone()),
+            ("fields".into(), fields.join(",")),
+            ("description".into(), self.description.clone()),
+            ("reference".into(), self.reference.clone()),
+        ]
+    }
+}
+
+fn check_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > 64 {
+        return Err("a rule id is 1 to 64 characters".into());
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err(format!(
+            "rule id {id:?}: use letters, digits, '-', '_' and '.'"
+        ));
+    }
+    Ok(())
+}
+
+/// A rule that does not compile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    /// The rule's id.
+    pub id: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+struct Compiled {
+    id: String,
+    fields: u8,
+    regex: Regex,
+}
+
+/// The compiled rules.
+#[derive(Debug, Clone)]
+pub struct Attacks {
+    rules: Vec<Compiled>,
+    /// The prefix literals of all rules, lower-cased and compacted (see [`crate::attacks_literals`]), in
+    /// a DFA.
+    prefilter: Option<AhoCorasick>,
+    /// For each literal of `prefilter`, the rules it starts.
+    literal_rules: Vec<Vec<u16>>,
+    /// Rules without prefix literals: run on every field they name.
+    unanchored: Vec<u16>,
+    /// The fields any rule looks at.
+    fields: u8,
+}
+
+/// One rule matching one field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// The rule's index (see [`Attacks::rule_id`]).
+    pub rule: u16,
+    /// The field.
+    pub field: Field,
+    /// The matched text, decoded, at most [`MAX_EVIDENCE`] bytes.
+    pub evidence: String,
+}
+
+/// Buffers reused from field to field.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    decoded: Vec<u8>,
+    temp: Vec<u8>,
+    lower: Vec<u8>,
+    /// `(rule, position)`: where a rule's literal starts (`u32::MAX`: a rule without
+    /// literals, searched unanchored).
+    candidates: Vec<(u16, u32)>,
+}
+
+impl Attacks {
+    /// Compiles the rules; the error names the rule.
+    pub fn new(specs: &[RuleSpec]) -> Result<Self, RuleError> {
+        let mut rules = Vec::with_capacity(specs.len());
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut literal_rules: Vec<Vec<u16>> = Vec::new();
+        let mut unanchored = Vec::new();
+        let mut fields = 0u8;
+        if specs.len() > usize::from(u16::MAX) {
+            return Err(RuleError {
+                id: String::new(),
+                reason: "too many rules".into(),
+            });
+        }
+        for (index, spec) in specs.iter().enumerate() {
+            let err = |reason: String| RuleError {
+                id: spec.id.clone(),
+                reason,
+            };
+            check_id(&spec.id).map_err(err)?;
+            let regex = Regex::builder()
+                .syntax(
+                    regex_automata::util::syntax::Config::new()
+                        .case_insensitive(true)
+                        .unicode(false)
+                        .utf8(false),
+                )
+                .configure(
+                    Regex::config()
+                        .utf8_empty(false)
+                        .nfa_size_limit(Some(1 << 20)),
+                )
+                .build(&spec.pattern)
+                .map_err(|e| err(format!("pattern: {e}")))?;
+            let index = index as u16;
+            match prefix_literals(&spec.pattern).map_err(|e| err(format!("pattern: {e}")))? {
+                None => unanchored.push(index),
+                Some(lits) => {
+                    for lit in lits {
+                        match literals.iter().position(|l| *l == lit) {
+                            Some(at) => literal_rules[at].push(index),
+                            None => {
+                                literals.push(lit);
+                                literal_rules.push(vec![index]);
+                            }
+                        }
+                    }
+                }
+            }
+            let mask = spec.fields.iter().fold(0u8, |m, f| m | f.bit());
+            fields |= mask;
+            rules.push(Compiled {
+                id: spec.id.clone(),
+                fields: mask,
+                regex,
+            });
+        }
+        let (literals, literal_rules) = compact(literals, literal_rules);
+        let prefilter = if literals.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    // Its own prefilter (rare/start bytes) cost a third more on log
+                    // fields, where the literals' first bytes are common.
+                    .prefilter(false)
+                    .build(&literals)
+                    .map_err(|e| RuleError {
+                        id: String::new(),
+                        reason: format!("cannot build the prefilter: {e}"),
+                    })?,
+            )
+        };
+        Ok(Self {
+            rules,
+            prefilter,
+            literal_rules,
+            unanchored,
+            fields,
+        })
+    }
+
+    /// The id of rule `index`.
+    pub fn rule_id(&self, index: u16) -> &str {
+        &self.rules[usize::from(index)].id
+    }
+
+    /// The number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// No rules at all.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Whether any rule looks at `field`.
+    pub fn wants(&self, field: Field) -> bool {
+        self.fields & field.bit() != 0
+    }
+
+    /// The ids of the rules that have no prefix literal (each runs on every field).
+    pub fn unanchored(&self) -> impl Iterator<Item = &str> {
+        self.unanchored.iter().map(|&i| self.rule_id(i))
+    }
+
+    /// Appends a [`Hit`] per rule that matches `text` as `field`, in rule order.
+    pub fn scan(&self, field: Field, text: &str, scratch: &mut Scratch, out: &mut Vec<Hit>) {
+        if !self.wants(field) {
+            return;
+        }
+        let Scratch {
+            decoded,
+            temp,
+            lower,
+            candidates,
+        } = scratch;
+        let text = normalize(text.as_bytes(), decoded, temp);
+        candidates.clear();
+        let bit = field.bit();
+        let applies = |r: &u16| self.rules[usize::from(*r)].fields & bit != 0;
+        // The literals are lower case: the automaton matches a lower-cased copy
+        // case-sensitively.
+        lower.clear();
+        lower.extend_from_slice(text);
+        lower.make_ascii_lowercase();
+        // Most fields hold no literal at all: `is_match` stops at the first one and is
+        // cheaper than the overlapping iteration that collects them.
+        if let Some(ac) = self.prefilter.as_ref().filter(|ac| ac.is_match(&lower[..])) {
+            for m in ac.find_overlapping_iter(&lower[..]) {
+                let at = u32::try_from(m.start()).unwrap_or(u32::MAX);
+                candidates.extend(
+                    self.literal_rules[m.pattern().as_usize()]
+                        .iter()
+                        .filter(|r| applies(r))
+                        .map(|&r| (r, at)),
+                );
+            }
+        }
+        candidates.extend(
+            self.unanchored
+                .iter()
+                .filter(|r| applies(r))
+                .map(|&r| (r, u32::MAX)),
+        );
+        if candidates.is_empty() {
+            return;
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        // Every match starts where one of its rule's literals does: an anchored search
+        // at each such position, leftmost first, finds the leftmost match without the
+        // unanchored forward-then-reverse scan.
+        let mut done: Option<u16> = None;
+        for &(rule, at) in candidates.iter() {
+            if done == Some(rule) {
+                continue;
+            }
+            let regex = &self.rules[usize::from(rule)].regex;
+            let found = if at == u32::MAX {
+                regex.find(text)
+            } else {
+                regex.search(
+                    &Input::new(text)
+                        .range(at as usize..)
+                        .anchored(Anchored::Yes),
+                )
+            };
+            if let Some(m) = found {
+                out.push(Hit {
+                    rule,
+                    field,
+                    evidence: evidence(&text[m.range()]),
+                });
+                done = Some(rule);
+            }
+        }
+    }
+}
+
+/// The matched bytes as text, cut to [`MAX_EVIDENCE`] bytes at a character boundary.
+fn evidence(bytes: &[u8]) -> String {
+    let mut cut = bytes.len().min(MAX_EVIDENCE);
+    while cut > 0 && cut < bytes.len() && bytes[cut] & 0xC0 == 0x80 {
+        cut -= 1;
+    }
+    String::from_utf8_lossy(&bytes[..cut]).into_owned()
+}
+
+#[cfg(test)]
+#[path = "attacks_tests.rs"]
+mod tests;
