@@ -136,6 +136,10 @@ describe('(b) an import that throws', () => {
         dns: { reverse: (ips) => { if (boom.armed) throw new Error('boom'); return ips.map(() => ({ tag: 'not-found' })); } },
         dnsbl: { lookup: (_z, ips) => ips.map(() => ({ tag: 'not-listed' })) },
         geoip: { lookup: (ips) => ips.map(() => undefined) },
+        cymru: {
+          origin: (ips) => ips.map(() => ({ tag: 'not-found' })),
+          asName: (asns) => asns.map(() => ({ tag: 'not-found' })),
+        },
       };
     },
   };
