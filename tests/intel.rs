@@ -176,3 +176,60 @@ fn custom_formats_and_attack_tags_through_the_cli() {
         "{why}"
     );
 }
+
+/// `[attacks]` in the TOML config becomes the component's settings: a rule added, a
+/// built-in one disabled; a pattern that does not compile is exit 2 naming the rule.
+#[test]
+fn attack_rules_from_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("logenrich.toml");
+    std::fs::write(
+        &config,
+        r#"
+[attacks]
+disable = ["log4j-jndi"]
+[[attacks.rule]]
+id = "wp-login"
+fields = ["request"]
+pattern = '/wp-login\.php'
+description = "WordPress login probes"
+reference = "local"
+"#,
+    )
+    .unwrap();
+    let input =
+        line("198.51.100.7", "${jndi:ldap://x/a}").replace("GET /", "GET /wp-login.php") + "\n";
+    let out = run(
+        logenrich()
+            .args(["--no-dns", "--no-geoip", "--config"])
+            .arg(&config),
+        input.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rec = &records(&out.stdout)[0];
+    let rules: Vec<&str> = rec["attacks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no attacks in {rec}"))
+        .iter()
+        .map(|a| a["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["wp-login"], "{rec}");
+
+    std::fs::write(
+        &config,
+        "[[attacks.rule]]\nid = \"broken\"\npattern = '(unclosed'\n",
+    )
+    .unwrap();
+    let bad = run(
+        logenrich()
+            .args(["--no-dns", "--no-geoip", "--config"])
+            .arg(&config),
+        b"",
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("attack-rule.broken"),
+        "{}",
+        stderr(&bad)
+    );
+}

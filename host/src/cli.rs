@@ -382,11 +382,41 @@ fn settings(args: &Args, plan: &Plan) -> anyhow::Result<Vec<Setting>> {
             SettingValue::Texts(s.extra_dns_keywords.clone()),
         ));
     }
-    if let Some(f) = &args.log_format {
+    let file = &plan.file;
+    if let Some(f) = args.log_format.as_ref().or(file.log_format.as_ref()) {
         out.push(set("log-format", SettingValue::Text(f.clone())));
     }
-    if let Some(f) = &args.apache_format {
+    if let Some(f) = args.apache_format.as_ref().or(file.apache_format.as_ref()) {
         out.push(set("apache-format", SettingValue::Text(f.clone())));
+    }
+    let a = &file.attacks;
+    if let Some(on) = a.enabled {
+        out.push(set("attacks", SettingValue::Flag(on)));
+    }
+    if let Some(on) = a.defaults {
+        out.push(set("attack-defaults", SettingValue::Flag(on)));
+    }
+    if !a.disable.is_empty() {
+        out.push(set(
+            "attack-disable",
+            SettingValue::Texts(a.disable.clone()),
+        ));
+    }
+    for rule in &a.rule {
+        let mut table = vec![("pattern".to_owned(), rule.pattern.clone())];
+        if !rule.fields.is_empty() {
+            table.push(("fields".to_owned(), rule.fields.join(",")));
+        }
+        if let Some(d) = &rule.description {
+            table.push(("description".to_owned(), d.clone()));
+        }
+        if let Some(r) = &rule.reference {
+            table.push(("reference".to_owned(), r.clone()));
+        }
+        out.push(set(
+            &format!("attack-rule.{}", rule.id),
+            SettingValue::Table(table),
+        ));
     }
     if args.cymru {
         out.push(set("cymru", SettingValue::Flag(true)));

@@ -69,6 +69,13 @@ pub struct FileConfig {
     /// DNSBL zones, in order.
     #[serde(default)]
     pub dnsbl: Vec<DnsblSection>,
+    /// An nginx `log_format` string the lines are in (as `--log-format`).
+    pub log_format: Option<String>,
+    /// An Apache `LogFormat` string the lines are in (as `--apache-format`).
+    pub apache_format: Option<String>,
+    /// `[attacks]`.
+    #[serde(default)]
+    pub attacks: AttacksSection,
 }
 
 /// `[dns]`.
@@ -123,6 +130,40 @@ pub struct ScannerSection {
     /// Added to the reverse-DNS keywords.
     #[serde(default)]
     pub extra_dns_keywords: Vec<String>,
+}
+
+/// `[attacks]`: attack tags (the component's `attacks*` settings).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttacksSection {
+    /// Tag attacks at all (default on).
+    pub enabled: Option<bool>,
+    /// Keep the built-in rules (default on); off: only `rule`s.
+    pub defaults: Option<bool>,
+    /// Built-in rule ids to leave out.
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// Rules added, or replacing a built-in rule of the same id.
+    #[serde(default)]
+    pub rule: Vec<AttackRule>,
+}
+
+/// `[[attacks.rule]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttackRule {
+    /// The rule's id, written in each match.
+    pub id: String,
+    /// A regular expression (the `regex` crate's syntax, ASCII, bytes).
+    pub pattern: String,
+    /// Fields it looks at (`request`, `target`, `user_agent`, `referer`, `forwarded`,
+    /// `extra`, `raw`); default: the component's.
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// What it detects.
+    pub description: Option<String>,
+    /// A CVE or source.
+    pub reference: Option<String>,
 }
 
 /// `[[dnsbl]]`.
