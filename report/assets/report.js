@@ -93,7 +93,22 @@
     return box;
   }
 
-  /* Panels: label, requests, clients (a button listing them). */
+  /* A panel row's examples, [field, match] pairs (the attacks panel): attacker-controlled
+   * text, put in with textContent like every other record string. */
+  function examples(list) {
+    var td = el('td', 'examples'), ul = el('ul');
+    list.forEach(function (x) {
+      var li = el('li');
+      if (x[0]) { li.appendChild(el('span', 'field', x[0] + ': ')); }
+      li.appendChild(el('code', null, x[1]));
+      ul.appendChild(li);
+    });
+    td.appendChild(ul);
+    return td;
+  }
+
+  /* Panels: label, requests, clients (a button listing them), and examples when the
+   * panel has them. */
   function panel(p) {
     var sec = el('section', 'panel');
     sec.id = 'panel-' + p.id;
@@ -104,6 +119,7 @@
     head.appendChild(el('th', null, 'value'));
     head.appendChild(el('th', 'num', 'requests'));
     head.appendChild(el('th', 'num', 'clients'));
+    if (p.examples) { head.appendChild(el('th', null, 'examples')); }
     t.appendChild(head);
     p.rows.forEach(function (r) {
       var tr = el('tr');
@@ -114,6 +130,7 @@
       var td = el('td', 'num');
       td.appendChild(listButton(p.title + ': ' + r[0], r[3], r[2]));
       tr.appendChild(td);
+      if (p.examples) { tr.appendChild(examples(r[4] || [])); }
       t.appendChild(tr);
     });
     sec.appendChild(t);

@@ -1,6 +1,6 @@
 //! Folding [`Facts`] into the report's tallies: one entry per distinct client (its lookups,
 //! requests, scanner evidence, a few User-Agents) and the per-line figures (status codes,
-//! targets, User-Agents, scanner keywords, requests over time, parse errors). The figures
+//! targets, User-Agents, scanner keywords, attack rules, requests over time, parse errors). The figures
 //! that depend only on the client (countries, ASNs, PTR domains, DNSBL verdicts, scanner
 //! sources) are derived from the client table when the report is written.
 
@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
+use crate::attacks::Attacks;
 use crate::record::{Batch, ClientDetails, Facts, RecordFacts};
 use crate::topk::{Bounded, Tally, Weight};
 
@@ -89,6 +90,8 @@ pub struct Aggregate {
     pub agents: Bounded<String, Tally>,
     /// By scanner keyword (lines whose record matched it).
     pub keywords: FxHashMap<String, Tally>,
+    /// By attack rule (lines tagged with it, error records included).
+    pub attacks: Attacks,
     /// Requests per time bucket (bucket start, Unix seconds).
     pub buckets: BTreeMap<i64, Tally>,
     /// The width of a time bucket, seconds.
@@ -109,6 +112,7 @@ impl Default for Aggregate {
             targets: Bounded::new(VALUE_CAP),
             agents: Bounded::new(VALUE_CAP),
             keywords: FxHashMap::default(),
+            attacks: Attacks::default(),
             buckets: BTreeMap::new(),
             bucket_secs: 3600,
             untimed: 0,
@@ -134,8 +138,13 @@ impl Aggregate {
         self.counts.lines += 1;
         match facts {
             Facts::Record(r) => self.add_record(text, r),
-            Facts::Error { reason, at } => {
+            Facts::Error {
+                reason,
+                at,
+                attacks,
+            } => {
                 self.counts.errors += 1;
+                self.attacks.add(text, &attacks, None);
                 let t = self.reasons.entry(reason.as_str());
                 t.count += 1;
                 if t.at.len() < ERROR_PLACES {
@@ -210,6 +219,7 @@ impl Aggregate {
                 None => self.keywords.entry(m.to_owned()).or_default().add(id),
             }
         }
+        self.attacks.add(text, &r.attacks, Some(id));
         match r.time {
             Some(t) => {
                 let start = t.div_euclid(self.bucket_secs) * self.bucket_secs;

@@ -1,5 +1,5 @@
 //! `logenrich-report`: reads logenrich's enriched JSON Lines and writes one self-contained
-//! HTML report (an offline world map of the clients, panels of scanners, blocklists,
+//! HTML report (an offline world map of the clients, panels of scanners, attacks, blocklists,
 //! countries, ASNs, PTR domains, targets, status codes, requests over time and parse
 //! errors) and, optionally, a PNG of the map rendered without a browser.
 //!
@@ -18,6 +18,7 @@
 //! ```
 
 mod aggregate;
+mod attacks;
 mod basemap;
 mod escape;
 mod html;

@@ -1,6 +1,6 @@
 //! The panels: figures keyed by something of each client (scanner source, DNSBL verdict,
-//! country, ASN, PTR domain) or counted per line (keywords, targets, User-Agents,
-//! statuses), each row with its requests, clients and the list of those clients; and
+//! country, ASN, PTR domain) or counted per line (keywords, attack rules, targets,
+//! User-Agents, statuses), each row with its requests, clients and the list of those clients; and
 //! requests over time.
 
 use rustc_hash::FxHashMap;
@@ -45,6 +45,15 @@ pub fn panels(agg: &Aggregate) -> Vec<Value> {
         kw,
         n,
     ));
+    let mut attacks = panel(
+        "attacks",
+        "Attacks by rule",
+        &agg.attacks.note(),
+        agg.attacks.rows(),
+        n,
+    );
+    agg.attacks.add_examples(&mut attacks);
+    panels.push(attacks);
 
     let listed = by_client(cs, |c| {
         let mut keys = Vec::new();

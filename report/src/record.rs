@@ -40,7 +40,19 @@ struct Raw<'a> {
     #[serde(borrow, default)]
     scanner: Option<Scanner<'a>>,
     #[serde(borrow, default)]
+    attacks: Option<Vec<RawAttack<'a>>>,
+    #[serde(borrow, default)]
     error: Option<ErrorField<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawAttack<'a> {
+    #[serde(borrow, default)]
+    rule: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    field: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "match")]
+    matched: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -136,6 +148,17 @@ pub const SRC_DNS: u8 = 1;
 /// Scanner evidence source bits.
 pub const SRC_UA: u8 = 2;
 
+/// One attack tag of a line (strings in its [`Batch`], cut to [`MAX_TEXT`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attack {
+    /// The rule id.
+    pub rule: Span,
+    /// The field it matched in.
+    pub field: Option<Span>,
+    /// The evidence (attacker-controlled text).
+    pub matched: Option<Span>,
+}
+
 /// A span of [`Batch::text`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Span(u32, u32);
@@ -173,6 +196,20 @@ impl Batch {
         Span(start, self.text.len() as u32)
     }
 
+    /// The attack tags of a line (those without a rule are skipped).
+    fn push_attacks(&mut self, raw: Option<Vec<RawAttack<'_>>>) -> Vec<Attack> {
+        let mut out = Vec::new();
+        for a in raw.into_iter().flatten() {
+            let Some(rule) = a.rule else { continue };
+            out.push(Attack {
+                rule: self.push_cut(&rule),
+                field: a.field.as_deref().map(|f| self.push_cut(f)),
+                matched: a.matched.as_deref().map(|m| self.push_cut(m)),
+            });
+        }
+        out
+    }
+
     /// Parses one line and appends its facts. `known` says whether this thread has
     /// decoded the client's details before (then they are not decoded again).
     pub fn parse(&mut self, line: &[u8], known: &mut dyn FnMut(&str) -> bool) {
@@ -200,6 +237,7 @@ impl Batch {
             return Facts::Error {
                 reason: cut(&fold_digits(reason)),
                 at,
+                attacks: self.push_attacks(raw.attacks),
             };
         }
         let Some(ip) = raw.ip else {
@@ -213,6 +251,7 @@ impl Batch {
             status: raw.status.and_then(|s| u16::try_from(s).ok()),
             target: raw.target.as_deref().map(|t| self.push_cut(t)),
             user_agent: raw.user_agent.as_deref().map(|u| self.push_cut(u)),
+            attacks: self.push_attacks(raw.attacks),
             ..RecordFacts::default()
         };
         if let Some(s) = raw.scanner {
@@ -254,6 +293,8 @@ pub enum Facts {
         reason: String,
         /// `file:line` or `line`.
         at: String,
+        /// Attack tags (a `raw` rule such as a TLS handshake; no client to credit).
+        attacks: Vec<Attack>,
     },
     /// A line that is not a logenrich record at all.
     Foreign {
@@ -279,6 +320,8 @@ pub struct RecordFacts {
     pub sources: u8,
     /// Scanner keywords matched.
     pub matched: Vec<Span>,
+    /// Attack tags.
+    pub attacks: Vec<Attack>,
     /// The client's lookups, when this parser thread meets it first.
     pub details: Option<Box<ClientDetails>>,
 }
@@ -360,7 +403,7 @@ mod tests {
     fn error_records_and_foreign_lines() {
         let e = br#"{"file":"a.log","line":12,"error":{"column":null,"reason":"line of 70000 bytes is longer than the limit"},"raw":"x"}"#;
         match parse_one(e, &mut |_| false).facts.remove(0) {
-            Facts::Error { reason, at } => {
+            Facts::Error { reason, at, .. } => {
                 assert_eq!(reason, "line of N bytes is longer than the limit");
                 assert_eq!(at, "a.log:12");
             }
