@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::util;
 
+mod attacks;
 mod png;
 
 /// A payload that marks `<body>` when it runs.
@@ -24,6 +25,7 @@ pub(super) struct Client {
     requests: Vec<(u16, String, String)>,
     scanner: Value,
     dnsbl: Value,
+    attacks: Value,
 }
 
 pub(super) fn client(
@@ -47,6 +49,7 @@ pub(super) fn client(
             .collect(),
         scanner: Value::Null,
         dnsbl: json!([]),
+        attacks: json!([]),
     }
 }
 
@@ -81,16 +84,19 @@ fn clients() -> Vec<Client> {
          "meanings": [format!("</script><img src=x onerror=\"{}\">", pwn("meaning"))],
          "reason": format!("<iframe src=\"javascript:{}\">", pwn("reason")), "error": null},
     ]);
+    hostile.attacks = attacks::hostile();
     let mut errored = client("198.51.100.7", Some(SYDNEY), 3, 404);
     errored.dnsbl = json!([
         {"zone": "zen.spamhaus.org", "listed": false, "answers": ["127.255.255.254"], "meanings": [],
          "reason": null, "error": "127.255.255.254: query via a public or open resolver"},
     ]);
+    let mut jndi = client("192.0.2.4", Some(TOKYO), 10, 301);
+    jndi.attacks = attacks::jndi();
     vec![
         client("192.0.2.1", Some(PARIS), 20, 200),
         client("192.0.2.2", Some(PARIS), 14, 200),
         hostile,
-        client("192.0.2.4", Some(TOKYO), 10, 301),
+        jndi,
         client("192.0.2.5", Some(SAO_PAULO), 3, 200),
         client("2001:db8::5", Some(SAO_PAULO), 2, 404),
         client("192.0.2.7", Some(NEW_YORK), 1, 200),
@@ -115,7 +121,7 @@ pub(super) fn records(clients: &[Client]) -> String {
                 "request": format!("GET {target} HTTP/1.1"), "status": status, "bytes": 10,
                 "referer": target, "user_agent": ua, "forwarded": [], "server_port": 443, "host": null,
                 "dns": {"name": c.ptr, "status": "found"}, "dnsbl": c.dnsbl, "geo": geo,
-                "scanner": c.scanner});
+                "scanner": c.scanner, "attacks": c.attacks});
             out.push_str(&r.to_string());
             out.push('\n');
         }
@@ -123,6 +129,8 @@ pub(super) fn records(clients: &[Client]) -> String {
     out.push_str(
         r#"{"line":99,"error":{"column":3,"reason":"expected a date"},"raw":"<script>x</script>"}"#,
     );
+    out.push('\n');
+    out.push_str(attacks::ERROR_LINE);
     out.push('\n');
     out
 }
@@ -383,6 +391,7 @@ fn report_renders_offline_in_chromium_with_hostile_records_inert() {
         rows(&b.dom, "scanners"),
         [("both (reverse DNS and User-Agent)".to_owned(), 5, 1)]
     );
+    attacks::check(&b.dom, &clients);
 
     // Hostile strings ran nothing and show as text.
     let body = &b.dom[b.dom.find("<body").expect("body")..];

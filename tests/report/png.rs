@@ -110,6 +110,20 @@ fn report_during_a_run_matches_a_report_of_its_output() {
     assert_eq!(d["totals"]["lines"], 305);
     assert_eq!(d["totals"]["errors"], 4);
     assert_eq!(d, a);
+    let attacks = d["panels"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["id"] == "attacks"))
+        .expect("an attacks panel");
+    let rules: Vec<&str> = attacks["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r[0].as_str())
+        .collect();
+    assert!(
+        rules.contains(&"log4j-jndi") && rules.contains(&"path-traversal"),
+        "{rules:?}"
+    );
     let page = std::fs::read_to_string(&during).unwrap();
     assert!(page.contains("this run"), "the run's lookups are described");
 }
