@@ -51,6 +51,16 @@ fn zones() -> NsdZones {
         )
 }
 
+/// The rule ids of a record's `attacks`, in order.
+fn rules_of(record: &Value) -> Vec<&str> {
+    record["attacks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no attacks in {record}"))
+        .iter()
+        .map(|a| a["rule"].as_str().unwrap())
+        .collect()
+}
+
 fn cymru_of(records: &[Value], ip: &str) -> Value {
     let record = records
         .iter()
@@ -135,12 +145,7 @@ fn custom_formats_and_attack_tags_through_the_cli() {
     assert_eq!(rec["status"], 200);
     assert_eq!(rec["request_time"], 0.042);
     assert_eq!(rec["extra"]["shard_id"], "7");
-    let rules: Vec<&str> = rec["attacks"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no attacks in {rec}"))
-        .iter()
-        .map(|a| a["rule"].as_str().unwrap())
-        .collect();
+    let rules = rules_of(rec);
     assert!(rules.contains(&"log4j-jndi"), "{rules:?}");
     assert!(rules.contains(&"thinkphp-rce"), "{rules:?}");
 
@@ -207,12 +212,7 @@ reference = "local"
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let rec = &records(&out.stdout)[0];
-    let rules: Vec<&str> = rec["attacks"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no attacks in {rec}"))
-        .iter()
-        .map(|a| a["rule"].as_str().unwrap())
-        .collect();
+    let rules = rules_of(rec);
     assert_eq!(rules, ["wp-login"], "{rec}");
 
     std::fs::write(
