@@ -26,7 +26,6 @@
 //! timeout) and its retransmit interval has a floor of 333 ms.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -411,20 +410,12 @@ impl Cymru for DnsProvider {
 /// `origin.asn.cymru.com`, or the 32 reversed nibbles under `origin6.asn.cymru.com`
 /// (<https://www.team-cymru.com/ip-asn-mapping>, "DNS").
 pub fn cymru_origin_name(ip: IpAddr) -> String {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => {
-            let [a, b, c, d] = v4.octets();
-            format!("{d}.{c}.{b}.{a}.origin.asn.cymru.com")
-        }
-        IpAddr::V6(v6) => {
-            let mut name = String::with_capacity(64 + 22);
-            for byte in v6.octets().iter().rev() {
-                let _ = write!(name, "{:x}.{:x}.", byte & 0xf, byte >> 4);
-            }
-            name.push_str("origin6.asn.cymru.com");
-            name
-        }
-    }
+    // The same reversed labels as a DNSBL query name (RFC 5782 §2), under Cymru's zones.
+    let zone = match ip.to_canonical() {
+        IpAddr::V4(_) => "origin.asn.cymru.com",
+        IpAddr::V6(_) => "origin6.asn.cymru.com",
+    };
+    dnsbl_query_name(ip, zone)
 }
 
 async fn fetch_txt(inner: Arc<Inner>, name: String) -> (TxtOutcome, Lifetime) {
