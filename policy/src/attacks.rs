@@ -19,11 +19,13 @@
 //! crate's syntax, compiled by its engine (`regex-automata`'s meta regex, used directly
 //! for the anchored searches).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Input as Haystack, MatchKind};
 use regex_automata::meta::Regex;
 use regex_automata::{Anchored, Input};
 
-use crate::attacks_literals::{compact, prefix_literals};
+use crate::attacks_literals::{Entry, compact, prefix_literals};
 use crate::attacks_rules::BuiltinRule;
 pub use crate::attacks_settings::{ATTACK_RULE, AttackSettings};
 pub use crate::decode::{MAX_DECODE_ROUNDS, normalize};
@@ -228,9 +230,10 @@ pub struct Attacks {
     rules: Vec<Compiled>,
     /// The prefix literals of all rules, lower-cased and compacted (see [`crate::attacks_literals`]), in
     /// a DFA.
-    prefilter: Option<AhoCorasick>,
-    /// For each literal of `prefilter`, the rules it starts.
-    literal_rules: Vec<Vec<u16>>,
+    prefilter: Option<DFA>,
+    /// For each literal of `prefilter`, the rules it may start, each with its whole
+    /// prefix literal.
+    literal_rules: Vec<Vec<Entry>>,
     /// Rules without prefix literals: run on every field they name.
     unanchored: Vec<u16>,
     /// The fields any rule looks at.
@@ -253,7 +256,6 @@ pub struct Hit {
 pub struct Scratch {
     decoded: Vec<u8>,
     temp: Vec<u8>,
-    lower: Vec<u8>,
     /// `(rule, position)`: where a rule's literal starts (`u32::MAX`: a rule without
     /// literals, searched unanchored).
     candidates: Vec<(u16, u32)>,
@@ -263,8 +265,7 @@ impl Attacks {
     /// Compiles the rules; the error names the rule.
     pub fn new(specs: &[RuleSpec]) -> Result<Self, RuleError> {
         let mut rules = Vec::with_capacity(specs.len());
-        let mut literals: Vec<Vec<u8>> = Vec::new();
-        let mut literal_rules: Vec<Vec<u16>> = Vec::new();
+        let mut literals: Vec<(Vec<u8>, u16)> = Vec::new();
         let mut unanchored = Vec::new();
         let mut fields = 0u8;
         if specs.len() > usize::from(u16::MAX) {
@@ -296,17 +297,7 @@ impl Attacks {
             let index = index as u16;
             match prefix_literals(&spec.pattern).map_err(|e| err(format!("pattern: {e}")))? {
                 None => unanchored.push(index),
-                Some(lits) => {
-                    for lit in lits {
-                        match literals.iter().position(|l| *l == lit) {
-                            Some(at) => literal_rules[at].push(index),
-                            None => {
-                                literals.push(lit);
-                                literal_rules.push(vec![index]);
-                            }
-                        }
-                    }
-                }
+                Some(lits) => literals.extend(lits.into_iter().map(|l| (l, index))),
             }
             let mask = spec.fields.iter().fold(0u8, |m, f| m | f.bit());
             fields |= mask;
@@ -316,14 +307,18 @@ impl Attacks {
                 regex,
             });
         }
-        let (literals, literal_rules) = compact(literals, literal_rules);
+        let (literals, literal_rules) = compact(literals);
         let prefilter = if literals.is_empty() {
             None
         } else {
             Some(
-                AhoCorasickBuilder::new()
+                // The DFA itself rather than `AhoCorasick`: calls into it are static, not
+                // through a `dyn` automaton.
+                DFA::builder()
                     .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
+                    // The literals are lower case; the text is matched as it is, without
+                    // a lower-cased copy.
+                    .ascii_case_insensitive(true)
                     // Its own prefilter (rare/start bytes) cost a third more on log
                     // fields, where the literals' first bytes are common.
                     .prefilter(false)
@@ -376,28 +371,37 @@ impl Attacks {
         let Scratch {
             decoded,
             temp,
-            lower,
             candidates,
         } = scratch;
         let text = normalize(text.as_bytes(), decoded, temp);
         candidates.clear();
         let bit = field.bit();
         let applies = |r: &u16| self.rules[usize::from(*r)].fields & bit != 0;
-        // The literals are lower case: the automaton matches a lower-cased copy
-        // case-sensitively.
-        lower.clear();
-        lower.extend_from_slice(text);
-        lower.make_ascii_lowercase();
         // Most fields hold no literal at all: `is_match` stops at the first one and is
         // cheaper than the overlapping iteration that collects them.
-        if let Some(ac) = self.prefilter.as_ref().filter(|ac| ac.is_match(&lower[..])) {
-            for m in ac.find_overlapping_iter(&lower[..]) {
-                let at = u32::try_from(m.start()).unwrap_or(u32::MAX);
+        let gate = |dfa: &&DFA| {
+            dfa.try_find(&Haystack::new(text).earliest(true))
+                .is_ok_and(|m| m.is_some())
+        };
+        if let Some(dfa) = self.prefilter.as_ref().filter(gate) {
+            // Standard match semantics support overlapping search: no error.
+            for m in dfa
+                .try_find_overlapping_iter(Haystack::new(text))
+                .into_iter()
+                .flatten()
+            {
+                let at = m.start();
+                let rest = &text[at..];
                 candidates.extend(
                     self.literal_rules[m.pattern().as_usize()]
                         .iter()
-                        .filter(|r| applies(r))
-                        .map(|&r| (r, at)),
+                        .filter(|(r, whole)| {
+                            applies(r)
+                                && rest
+                                    .get(..whole.len())
+                                    .is_some_and(|t| t.eq_ignore_ascii_case(whole))
+                        })
+                        .map(|(r, _)| (*r, u32::try_from(at).unwrap_or(u32::MAX))),
                 );
             }
         }

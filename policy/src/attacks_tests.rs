@@ -356,15 +356,18 @@ proptest! {
 #[test]
 fn the_default_prefilter_is_compact() {
     let a = defaults();
+    // About three per rule, none longer than four bytes (a small DFA).
     assert!(
-        a.literal_rules.len() <= 64,
+        a.literal_rules.len() <= 96,
         "{} literals",
         a.literal_rules.len()
     );
     // Every rule is still reachable from some literal.
     for r in 0..a.len() as u16 {
         assert!(
-            a.literal_rules.iter().any(|rs| rs.contains(&r)),
+            a.literal_rules
+                .iter()
+                .any(|rs| rs.iter().any(|(x, _)| *x == r)),
             "{}",
             a.rule_id(r)
         );
@@ -398,6 +401,8 @@ proptest! {
             Just("\\x16\\x03\\x01"), Just("/cgi-bin/"), Just("/bin/sh"), Just("() { :; };"),
             Just("SSH-2.0-x"), Just("eval-stdin.php"), Just("/etc/passwd"), Just("GET /"),
             Just(" "), Just("a"), Just("%"), Just("\\"), Just("%25"), Just("$(id)"),
+            Just("/.ENV"), Just("${JNDI:"), Just("/Bin/Sh"), Just("UNION SELECT"), Just("/."),
+            Just("/b"), Just("INFO"), Just("information_schema"),
         ], 0..12)
     ) {
         let text: String = parts.concat();

@@ -1,24 +1,55 @@
 //! The per-line tags of a batch: the scanner keywords of a line's User-Agent and its
-//! attack hits, each computed once per distinct field value in the batch.
+//! attack hits, each computed once per distinct field value.
 //!
 //! Honeypot traffic repeats itself: the same few User-Agents and requests make most of a
-//! batch. A per-batch memo (FxHash, keyed by the borrowed field text) turns the keyword
-//! scan and the attack scan of a repeated value into one hash lookup.
+//! log. User-Agents, requests and Referers are remembered for the batch (keyed by the
+//! borrowed text, compact and hot in the cache), so a repeated value costs one hash
+//! lookup and one copy of its hits' JSON. A request or Referer new to the batch is then
+//! looked up in the filter's [`HitCache`], which remembers values across batches
+//! (those seen at least twice), and only scanned when it is new there too. When nearly
+//! every value is new (after 256 lookups in a batch, seven in eight missed), the rest of
+//! the batch scans without memo or cache: remembering them would cost more than it saves.
 
+use std::cell::RefMut;
+use std::hash::{Hash, Hasher};
+
+use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 
 use crate::attacks::{Attacks, Field, Hit, Scratch};
+use crate::hitcache::{HitCache, same};
 use crate::json;
 use crate::parse::Parsed;
 use crate::settings::Filter;
 
+/// Where a value's hits are in [`LineTags`]' buffer of encoded hits: their
+/// `{"rule",…},{…}` JSON, empty when there is none.
+#[derive(Debug, Clone, Copy, Default)]
+struct Encoded {
+    start: u32,
+    end: u32,
+}
+
+/// A User-Agent seen in the batch (see [`LineTags::ua`]).
+#[derive(Debug, Clone, Copy)]
+pub struct UaSlot(u32);
+
 /// What a User-Agent carries.
 #[derive(Debug, Default)]
-pub struct UaTags<'f> {
+struct UaTags<'f> {
     /// The scanner keywords it matches.
-    pub keywords: Vec<&'f str>,
+    keywords: Vec<&'f str>,
     /// The attack rules it matches.
-    pub hits: Vec<Hit>,
+    hits: Encoded,
+}
+
+/// A request or Referer seen in the batch.
+#[derive(Debug)]
+struct Seen<'a> {
+    hash: u64,
+    field: Field,
+    text: &'a str,
+    hits: Encoded,
 }
 
 /// The memos and buffers of one batch.
@@ -26,109 +57,188 @@ pub struct LineTags<'f, 'a> {
     filter: &'f Filter,
     scratch: Scratch,
     hits: Vec<Hit>,
-    ua: FxHashMap<&'a str, UaTags<'f>>,
-    request: FxHashMap<&'a str, Vec<Hit>>,
-    request_lookups: u32,
-    request_misses: u32,
+    /// The JSON of the memoized values' hits (see [`Encoded`]).
+    encoded: Vec<u8>,
+    ua: FxHashMap<Key<'a>, UaSlot>,
+    uas: Vec<UaTags<'f>>,
+    /// The requests and Referers of the batch, by [`HitCache::hash`].
+    seen: HashTable<Seen<'a>>,
+    /// The filter's cache, while attack tagging is on.
+    cache: Option<RefMut<'f, HitCache>>,
+    lookups: u32,
+    misses: u32,
 }
 
+/// A memo key: a field's text, hashed as a `str` and compared by [`same`].
+#[derive(Debug, Clone, Copy)]
+struct Key<'a>(&'a str);
+
+impl Encoded {
+    /// `start..end` of the buffer, which holds one batch's distinct values' hits: far
+    /// below 4 GiB.
+    fn span(start: usize, end: usize) -> Self {
+        let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Self {
+            start: offset(start),
+            end: offset(end),
+        }
+    }
+
+    fn of(self, encoded: &[u8]) -> &[u8] {
+        &encoded[self.start as usize..self.end as usize]
+    }
+}
+
+impl Hash for Key<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl PartialEq for Key<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        same(self.0.as_bytes(), other.0.as_bytes())
+    }
+}
+
+impl Eq for Key<'_> {}
+
 impl<'f, 'a> LineTags<'f, 'a> {
-    /// Empty memos for a batch of `lines` lines run with `filter`. The request memo is
-    /// sized for the batch up front: with every request distinct, its growth (rehashing)
-    /// cost about 3 % of the throughput (bench: 66.6 → 69.7 % of untagged).
-    pub fn new(filter: &'f Filter, lines: usize) -> Self {
-        // Capped: a host may send a million lines per batch.
-        let request = if filter.attacks.is_some() {
-            FxHashMap::with_capacity_and_hasher(lines.min(4096), Default::default())
-        } else {
-            FxHashMap::default()
-        };
+    /// Empty memos for a batch run with `filter`.
+    pub fn new(filter: &'f Filter) -> Self {
+        let cache = filter
+            .attacks
+            .as_ref()
+            .and_then(|_| filter.hit_cache.borrow());
         Self {
             filter,
             scratch: Scratch::default(),
             hits: Vec::new(),
+            encoded: Vec::new(),
             ua: FxHashMap::default(),
-            request,
-            request_lookups: 0,
-            request_misses: 0,
+            uas: Vec::new(),
+            seen: HashTable::new(),
+            cache,
+            lookups: 0,
+            misses: 0,
         }
     }
 
-    /// Whether the request memo pays: after 256 lines, only while at least one request
-    /// in eight was seen before in the batch (with every request distinct, hashing and
-    /// storing them cost ~3 % of the throughput for nothing).
-    fn memo_requests(&self) -> bool {
-        self.request_lookups < 256 || self.request_misses < self.request_lookups / 8 * 7
+    /// Whether remembering requests and Referers pays in this batch (see the module
+    /// documentation).
+    fn memo_pays(&self) -> bool {
+        self.lookups < 256 || self.misses < self.lookups / 8 * 7
     }
 
-    /// The tags of a User-Agent, scanned on first sight.
-    pub fn ua(&mut self, ua: &'a str) -> &UaTags<'f> {
-        let (filter, scratch) = (self.filter, &mut self.scratch);
-        self.ua.entry(ua).or_insert_with(|| {
-            let mut hits = Vec::new();
-            if let Some(a) = &filter.attacks {
-                a.scan(Field::UserAgent, ua, scratch, &mut hits);
-            }
-            UaTags {
-                keywords: filter.tagger.ua_matches(ua),
-                hits,
-            }
-        })
+    /// A User-Agent's slot, its tags computed on first sight. A line looks its
+    /// User-Agent up once: the slot gives its keywords and its hits.
+    pub fn ua(&mut self, ua: &'a str) -> UaSlot {
+        if let Some(&slot) = self.ua.get(&Key(ua)) {
+            return slot;
+        }
+        let mut hits = Encoded::default();
+        if let Some(a) = &self.filter.attacks {
+            self.hits.clear();
+            a.scan(Field::UserAgent, ua, &mut self.scratch, &mut self.hits);
+            let start = self.encoded.len();
+            write_hits(&mut self.encoded, a, &self.hits, false);
+            hits = Encoded::span(start, self.encoded.len());
+        }
+        let slot = UaSlot(u32::try_from(self.uas.len()).unwrap_or(u32::MAX));
+        self.uas.push(UaTags {
+            keywords: self.filter.tagger.ua_matches(ua),
+            hits,
+        });
+        self.ua.insert(Key(ua), slot);
+        slot
+    }
+
+    /// The scanner keywords of a User-Agent.
+    pub fn ua_keywords(&self, slot: UaSlot) -> &[&'f str] {
+        &self.uas[slot.0 as usize].keywords
     }
 
     /// Appends `,"attacks":[…]` for a parsed line (nothing when tagging is off): the hits
     /// in field order (request, target, user_agent, referer, forwarded, extra), each
-    /// field's in rule order. A chained client field is not scanned (it parsed as
-    /// addresses).
-    pub fn write_attacks(&mut self, out: &mut Vec<u8>, p: &Parsed<'a>) {
+    /// field's in rule order. `ua` is the slot of the line's User-Agent. A chained client
+    /// field is not scanned (it parsed as addresses).
+    pub fn write_attacks(&mut self, out: &mut Vec<u8>, p: &Parsed<'a>, ua: Option<UaSlot>) {
         let Some(attacks) = &self.filter.attacks else {
             return;
         };
         out.extend_from_slice(b",\"attacks\":[");
-        let memo = self.memo_requests();
-        let scratch = &mut self.scratch;
-        // A layout without `$request` but with `$request_uri`: the target stands in for it.
         let mut comma = false;
-        if let Some(request) = p.request.or(p.target)
-            && attacks.wants(Field::Request)
-        {
-            if memo {
-                let misses = &mut self.request_misses;
-                let hits = self.request.entry(request).or_insert_with(|| {
-                    *misses += 1;
-                    let mut v = Vec::new();
-                    attacks.scan(Field::Request, request, scratch, &mut v);
-                    v
-                });
-                self.request_lookups += 1;
-                comma = write_hits(out, attacks, hits, comma);
-            } else {
-                self.hits.clear();
-                attacks.scan(Field::Request, request, scratch, &mut self.hits);
-                comma = write_hits(out, attacks, &self.hits, comma);
-            }
+        // A layout without `$request` but with `$request_uri`: the target stands in for it.
+        if let Some(request) = p.request.or(p.target) {
+            comma = self.field(out, Field::Request, request, comma);
         }
-        self.hits.clear();
         if let Some(t) = p.target {
-            attacks.scan(Field::Target, t, &mut self.scratch, &mut self.hits);
+            comma = self.field(out, Field::Target, t, comma);
         }
-        comma = write_hits(out, attacks, &self.hits, comma);
-        if let Some(ua) = p.user_agent {
-            let hits = &self.ua(ua).hits;
-            comma = write_hits(out, attacks, hits, comma);
+        if let Some(slot) = ua {
+            let json = self.uas[slot.0 as usize].hits.of(&self.encoded);
+            comma = copy_json(out, json, comma);
         }
-        self.hits.clear();
         if let Some(r) = p.referer {
-            attacks.scan(Field::Referer, r, &mut self.scratch, &mut self.hits);
+            comma = self.field(out, Field::Referer, r, comma);
         }
         if let Some(f) = p.forwarded {
-            attacks.scan(Field::Forwarded, f, &mut self.scratch, &mut self.hits);
+            comma = self.field(out, Field::Forwarded, f, comma);
         }
+        self.hits.clear();
         for (_, value) in &p.extra {
             attacks.scan(Field::Extra, value, &mut self.scratch, &mut self.hits);
         }
         write_hits(out, attacks, &self.hits, comma);
         out.push(b']');
+    }
+
+    /// Appends the hits of one field's value (after a comma when `comma` and there are
+    /// any), remembered for a request or a Referer while that pays; returns whether the
+    /// next hit needs a comma.
+    fn field(&mut self, out: &mut Vec<u8>, field: Field, text: &'a str, comma: bool) -> bool {
+        let Some(attacks) = &self.filter.attacks else {
+            return comma;
+        };
+        if !attacks.wants(field) {
+            return comma;
+        }
+        self.hits.clear();
+        if !(matches!(field, Field::Request | Field::Referer) && self.memo_pays()) {
+            attacks.scan(field, text, &mut self.scratch, &mut self.hits);
+            return write_hits(out, attacks, &self.hits, comma);
+        }
+        self.lookups += 1;
+        let hash = HitCache::hash(field, text);
+        let found = |e: &Seen<'_>| e.field == field && same(e.text.as_bytes(), text.as_bytes());
+        if let Some(e) = self.seen.find(hash, found) {
+            return copy_json(out, e.hits.of(&self.encoded), comma);
+        }
+        self.misses += 1;
+        let start = self.encoded.len();
+        match self.cache.as_mut() {
+            Some(cache) => match cache.get(hash, field, text) {
+                Some(json) => self.encoded.extend_from_slice(json),
+                None => {
+                    attacks.scan(field, text, &mut self.scratch, &mut self.hits);
+                    write_hits(&mut self.encoded, attacks, &self.hits, false);
+                    cache.admit(hash, field, text, &self.encoded[start..]);
+                }
+            },
+            None => {
+                attacks.scan(field, text, &mut self.scratch, &mut self.hits);
+                write_hits(&mut self.encoded, attacks, &self.hits, false);
+            }
+        }
+        let hits = Encoded::span(start, self.encoded.len());
+        let seen = Seen {
+            hash,
+            field,
+            text,
+            hits,
+        };
+        self.seen.insert_unique(hash, seen, |e| e.hash);
+        copy_json(out, hits.of(&self.encoded), comma)
     }
 
     /// Appends `,"attacks":[…]` for a line that did not parse, when a rule matches it
@@ -145,6 +255,19 @@ impl<'f, 'a> LineTags<'f, 'a> {
             out.push(b']');
         }
     }
+}
+
+/// Appends encoded hits, with a leading comma when `comma` and there are any; returns
+/// whether the next one needs a comma.
+fn copy_json(out: &mut Vec<u8>, json: &[u8], comma: bool) -> bool {
+    if json.is_empty() {
+        return comma;
+    }
+    if comma {
+        out.push(b',');
+    }
+    out.extend_from_slice(json);
+    true
 }
 
 /// Appends `{"rule","field","match"}` per hit, comma-separated, with a leading comma when
