@@ -15,7 +15,6 @@ pub mod client;
 pub mod cymru;
 pub mod decode;
 pub mod dnsbl;
-pub mod hitcache;
 pub mod json;
 pub mod logformat;
 pub mod lookups;

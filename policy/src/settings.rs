@@ -7,7 +7,6 @@
 use crate::attacks::{ATTACK_RULE, AttackSettings, Attacks, RuleSpec};
 use crate::attacks_rules::DEFAULT_RULES;
 use crate::dnsbl::Zone;
-use crate::hitcache::SharedHitCache;
 use crate::logformat::{Dialect, LogFormat};
 use crate::parse::{Format, ParseError, Parsed, parse_line};
 use crate::scanner::{DEFAULT_DNS_KEYWORDS, DEFAULT_UA_KEYWORDS, Tagger};
@@ -94,8 +93,6 @@ pub struct Filter {
     pub zones: Vec<Zone>,
     /// The compiled attack rules; `None` when attack tagging is off.
     pub attacks: Option<Attacks>,
-    /// The attack hits of requests and Referers seen by earlier batches.
-    pub hit_cache: SharedHitCache,
 }
 
 fn texts(l: &[&str]) -> Vec<String> {
@@ -365,7 +362,6 @@ impl Filter {
             tagger,
             zones,
             attacks,
-            hit_cache: SharedHitCache::default(),
         })
     }
 }
