@@ -11,6 +11,37 @@ use logenrich_policy::{BatchIn, Filter, NoLookups, Setting, Value};
 
 use crate::report::{Report, Row, alternate, median, rate};
 
+/// Seconds this thread has been on a CPU (`/proc/thread-self/schedstat`), or wall-clock
+/// seconds since `wall` where that file is missing. Both sides of every comparison here
+/// run on the calling thread (the component on a current-thread runtime), so CPU time
+/// measures them without the time other processes take from this shared machine.
+struct ThreadClock {
+    wall: Instant,
+    cpu: Option<f64>,
+}
+
+impl ThreadClock {
+    fn cpu() -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
+        Some(ns as f64 / 1e9)
+    }
+
+    fn start() -> Self {
+        Self {
+            wall: Instant::now(),
+            cpu: Self::cpu(),
+        }
+    }
+
+    fn seconds(&self) -> f64 {
+        match (self.cpu, Self::cpu()) {
+            (Some(a), Some(b)) => b - a,
+            _ => self.wall.elapsed().as_secs_f64(),
+        }
+    }
+}
+
 /// Lines per batch, as the CLI's default.
 pub const BATCH: usize = 2048;
 
@@ -40,7 +71,7 @@ impl Native {
 
     /// Lines per second over `batches`.
     fn run(&self, batches: &[Batch]) -> f64 {
-        let started = Instant::now();
+        let started = ThreadClock::start();
         let mut lines = 0usize;
         let mut bytes = 0usize;
         for b in batches {
@@ -57,7 +88,7 @@ impl Native {
             bytes += black_box(out).len();
         }
         assert!(bytes > 0);
-        lines as f64 / started.elapsed().as_secs_f64()
+        lines as f64 / started.seconds()
     }
 }
 
@@ -100,7 +131,7 @@ impl Component {
     /// borrows its input too.
     fn run(&mut self, batches: &[Batch]) -> anyhow::Result<f64> {
         let owned = batches.to_vec();
-        let started = Instant::now();
+        let started = ThreadClock::start();
         let mut lines = 0usize;
         for b in owned {
             let done = self.rt.block_on(self.enricher.process(b))?;
@@ -112,8 +143,33 @@ impl Component {
             lines += done.batch.len();
             black_box(done.jsonl);
         }
-        Ok(lines as f64 / started.elapsed().as_secs_f64())
+        Ok(lines as f64 / started.seconds())
     }
+}
+
+/// Attack tags on against off, interleaved: each round runs both components over the
+/// corpus 16 batches at a time, on then off, and sums each side's CPU time, so that a
+/// change in the machine's speed during a round hits both sides alike. Returns the
+/// median round's `(on, off)` lines per second.
+fn tags_on_off(
+    on: &mut Component,
+    off: &mut Component,
+    all: &[Batch],
+    rounds: usize,
+) -> anyhow::Result<(f64, f64)> {
+    let mut per_round = Vec::new();
+    for _ in 0..rounds.max(1) {
+        let (mut t_on, mut t_off, mut lines) = (0.0, 0.0, 0usize);
+        for chunk in all.chunks(16) {
+            let n = chunk.iter().map(Batch::len).sum::<usize>();
+            t_on += n as f64 / on.run(chunk)?;
+            t_off += n as f64 / off.run(chunk)?;
+            lines += n;
+        }
+        per_round.push((lines as f64 / t_on, lines as f64 / t_off));
+    }
+    per_round.sort_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)));
+    Ok(per_round[per_round.len() / 2])
 }
 
 /// Measures both sides alternately over `lines` and reports the ratio and the rate.
@@ -130,17 +186,16 @@ pub fn measure(report: &mut Report, lines: &[String], rounds: usize) -> anyhow::
     unchecked.run(warm)?;
     untagged.run(warm)?;
     let mut u = Vec::new();
-    let mut plain = Vec::new();
     let (c, n) = alternate(
         rounds,
         || {
             u.push(unchecked.run(&all)?);
-            plain.push(untagged.run(&all)?);
             component.run(&all)
         },
         || Ok(native.run(&all)),
     )?;
-    let (c, n, u, p) = (median(&c), median(&n), median(&u), median(&plain));
+    let (c, n, u) = (median(&c), median(&n), median(&u));
+    let (tagged, p) = tags_on_off(&mut component, &mut untagged, &all, rounds)?;
     let label = crate::report::count(lines.len() as u64);
     report.push(Row::new(
         format!("parse + tag + encode, component vs native ({label} lines, 1 core)"),
@@ -167,13 +222,14 @@ pub fn measure(report: &mut Report, lines: &[String], rounds: usize) -> anyhow::
     report.push(Row::new(
         format!("attack tags (default rules) vs attacks off, component ({label} lines, 1 core)"),
         format!(
-            "{} vs {} lines/s: {:.0} % (the bench corpus: many distinct requests)",
-            rate(c),
+            "{} vs {} lines/s: {:.1} % (interleaved, thread CPU time; the bench corpus: \
+             a quarter of each batch's requests are new to it)",
+            rate(tagged),
             rate(p),
-            100.0 * c / p
+            100.0 * tagged / p
         ),
         "≥ 85 %",
-        c / p >= 0.85,
+        tagged / p >= 0.85,
     ));
     report.push(Row::new(
         format!("parse + tag + encode, component, one core ({label} lines)"),

@@ -25,7 +25,7 @@ use aho_corasick::{Input as Haystack, MatchKind};
 use regex_automata::meta::Regex;
 use regex_automata::{Anchored, Input};
 
-use crate::attacks_literals::{Entry, compact, prefix_literals};
+use crate::attacks_literals::{Entry, MAX_LITERAL, compact, prefix_literals};
 use crate::attacks_rules::BuiltinRule;
 pub use crate::attacks_settings::{ATTACK_RULE, AttackSettings};
 pub use crate::decode::{MAX_DECODE_ROUNDS, normalize};
@@ -379,14 +379,18 @@ impl Attacks {
         let applies = |r: &u16| self.rules[usize::from(*r)].fields & bit != 0;
         // Most fields hold no literal at all: `is_match` stops at the first one and is
         // cheaper than the overlapping iteration that collects them.
-        let gate = |dfa: &&DFA| {
-            dfa.try_find(&Haystack::new(text).earliest(true))
-                .is_ok_and(|m| m.is_some())
-        };
-        if let Some(dfa) = self.prefilter.as_ref().filter(gate) {
+        // The first literal to end: none, and no rule with literals can match. Every
+        // literal occurrence ends there or later, and literals are at most MAX_LITERAL
+        // bytes, so the overlapping pass that collects them starts MAX_LITERAL - 1 bytes
+        // before that end rather than at 0.
+        let first = self.prefilter.as_ref().and_then(|dfa| {
+            let m = dfa.try_find(&Haystack::new(text).earliest(true)).ok()??;
+            Some((dfa, m.end().saturating_sub(MAX_LITERAL)))
+        });
+        if let Some((dfa, from)) = first {
             // Standard match semantics support overlapping search: no error.
             for m in dfa
-                .try_find_overlapping_iter(Haystack::new(text))
+                .try_find_overlapping_iter(Haystack::new(text).span(from..text.len()))
                 .into_iter()
                 .flatten()
             {

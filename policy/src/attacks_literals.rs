@@ -51,7 +51,7 @@ pub(crate) fn prefix_literals(pattern: &str) -> Result<Option<Vec<Vec<u8>>>, Str
 }
 
 /// The longest literal kept in the prefilter: a prefix of a prefix literal is still one.
-const MAX_LITERAL: usize = 4;
+pub(crate) const MAX_LITERAL: usize = 4;
 
 /// A rule behind a prefilter literal, with its whole prefix literal (lower case): a hit of
 /// the short literal becomes a candidate position only where the whole one follows.

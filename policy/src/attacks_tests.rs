@@ -412,3 +412,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_literal_that_starts_before_the_first_one_to_end_is_found() {
+    // "bc" ends first (at 3), "abcd" starts before it (at 0): the overlapping pass must
+    // still see "abcd", and "x..abcd" after a long prefix too.
+    let spec = |id: &str, pattern: &str| {
+        RuleSpec::from_table(id, &[("pattern".into(), pattern.into())]).unwrap()
+    };
+    let a = Attacks::new(&[spec("long", "abcdef"), spec("short", "bc")]).unwrap();
+    assert_eq!(rules(&a, Field::UserAgent, "abcdef"), ["long", "short"]);
+    let text = format!("{}ABCDEF", "x".repeat(40));
+    assert_eq!(rules(&a, Field::UserAgent, &text), ["long", "short"]);
+}

