@@ -19,13 +19,10 @@
 //! crate's syntax, compiled by its engine (`regex-automata`'s meta regex, used directly
 //! for the anchored searches).
 
-use aho_corasick::automaton::Automaton;
-use aho_corasick::dfa::DFA;
-use aho_corasick::{Input as Haystack, MatchKind};
 use regex_automata::meta::Regex;
 use regex_automata::{Anchored, Input};
 
-use crate::attacks_literals::{Entry, MAX_LITERAL, compact, prefix_literals};
+use crate::attacks_literals::{Gate, prefix_literals};
 use crate::attacks_rules::BuiltinRule;
 pub use crate::attacks_settings::{ATTACK_RULE, AttackSettings};
 pub use crate::decode::{MAX_DECODE_ROUNDS, normalize};
@@ -228,12 +225,12 @@ struct Compiled {
 #[derive(Debug, Clone)]
 pub struct Attacks {
     rules: Vec<Compiled>,
-    /// The prefix literals of all rules, lower-cased and compacted (see [`crate::attacks_literals`]), in
-    /// a DFA.
-    prefilter: Option<DFA>,
-    /// For each literal of `prefilter`, the rules it may start, each with its whole
-    /// prefix literal.
-    literal_rules: Vec<Vec<Entry>>,
+    /// The literal gates (see [`crate::attacks_literals`]): one per distinct set of rules
+    /// that apply to a field.
+    gates: Vec<Gate>,
+    /// Each field's gate (by `Field as usize`), `None` when no rule with literals
+    /// applies to it.
+    gate_of: [Option<u8>; Field::ALL.len()],
     /// Rules without prefix literals: run on every field they name.
     unanchored: Vec<u16>,
     /// The fields any rule looks at.
@@ -265,7 +262,7 @@ impl Attacks {
     /// Compiles the rules; the error names the rule.
     pub fn new(specs: &[RuleSpec]) -> Result<Self, RuleError> {
         let mut rules = Vec::with_capacity(specs.len());
-        let mut literals: Vec<(Vec<u8>, u16)> = Vec::new();
+        let mut literals: Vec<Vec<Vec<u8>>> = Vec::with_capacity(specs.len());
         let mut unanchored = Vec::new();
         let mut fields = 0u8;
         if specs.len() > usize::from(u16::MAX) {
@@ -296,8 +293,11 @@ impl Attacks {
                 .map_err(|e| err(format!("pattern: {e}")))?;
             let index = index as u16;
             match prefix_literals(&spec.pattern).map_err(|e| err(format!("pattern: {e}")))? {
-                None => unanchored.push(index),
-                Some(lits) => literals.extend(lits.into_iter().map(|l| (l, index))),
+                None => {
+                    unanchored.push(index);
+                    literals.push(Vec::new());
+                }
+                Some(lits) => literals.push(lits),
             }
             let mask = spec.fields.iter().fold(0u8, |m, f| m | f.bit());
             fields |= mask;
@@ -307,32 +307,14 @@ impl Attacks {
                 regex,
             });
         }
-        let (literals, literal_rules) = compact(literals);
-        let prefilter = if literals.is_empty() {
-            None
-        } else {
-            Some(
-                // The DFA itself rather than `AhoCorasick`: calls into it are static, not
-                // through a `dyn` automaton.
-                DFA::builder()
-                    .match_kind(MatchKind::Standard)
-                    // The literals are lower case; the text is matched as it is, without
-                    // a lower-cased copy.
-                    .ascii_case_insensitive(true)
-                    // Its own prefilter (rare/start bytes) cost a third more on log
-                    // fields, where the literals' first bytes are common.
-                    .prefilter(false)
-                    .build(&literals)
-                    .map_err(|e| RuleError {
-                        id: String::new(),
-                        reason: format!("cannot build the prefilter: {e}"),
-                    })?,
-            )
-        };
+        let (gates, gate_of) = gates(&rules, &literals).map_err(|reason| RuleError {
+            id: String::new(),
+            reason,
+        })?;
         Ok(Self {
             rules,
-            prefilter,
-            literal_rules,
+            gates,
+            gate_of,
             unanchored,
             fields,
         })
@@ -379,35 +361,8 @@ impl Attacks {
         let applies = |r: &u16| self.rules[usize::from(*r)].fields & bit != 0;
         // Most fields hold no literal at all: `is_match` stops at the first one and is
         // cheaper than the overlapping iteration that collects them.
-        // The first literal to end: none, and no rule with literals can match. Every
-        // literal occurrence ends there or later, and literals are at most MAX_LITERAL
-        // bytes, so the overlapping pass that collects them starts MAX_LITERAL - 1 bytes
-        // before that end rather than at 0.
-        let first = self.prefilter.as_ref().and_then(|dfa| {
-            let m = dfa.try_find(&Haystack::new(text).earliest(true)).ok()??;
-            Some((dfa, m.end().saturating_sub(MAX_LITERAL)))
-        });
-        if let Some((dfa, from)) = first {
-            // Standard match semantics support overlapping search: no error.
-            for m in dfa
-                .try_find_overlapping_iter(Haystack::new(text).span(from..text.len()))
-                .into_iter()
-                .flatten()
-            {
-                let at = m.start();
-                let rest = &text[at..];
-                candidates.extend(
-                    self.literal_rules[m.pattern().as_usize()]
-                        .iter()
-                        .filter(|(r, whole)| {
-                            applies(r)
-                                && rest
-                                    .get(..whole.len())
-                                    .is_some_and(|t| t.eq_ignore_ascii_case(whole))
-                        })
-                        .map(|(r, _)| (*r, u32::try_from(at).unwrap_or(u32::MAX))),
-                );
-            }
+        if let Some(gate) = self.gate_of[field as usize] {
+            self.gates[usize::from(gate)].candidates(text, candidates);
         }
         candidates.extend(
             self.unanchored
@@ -448,6 +403,40 @@ impl Attacks {
             }
         }
     }
+}
+
+/// The gates of `rules` (with their prefix `literals`, empty for a rule without): fields
+/// whose rules with literals are the same share one.
+fn gates(
+    rules: &[Compiled],
+    literals: &[Vec<Vec<u8>>],
+) -> Result<(Vec<Gate>, [Option<u8>; Field::ALL.len()]), String> {
+    let mut sets: Vec<Vec<u16>> = Vec::new();
+    let mut gates = Vec::new();
+    let mut gate_of = [None; Field::ALL.len()];
+    for field in Field::ALL {
+        let set: Vec<u16> = (0..rules.len() as u16)
+            .filter(|&r| rules[usize::from(r)].fields & field.bit() != 0)
+            .filter(|&r| !literals[usize::from(r)].is_empty())
+            .collect();
+        if set.is_empty() {
+            continue;
+        }
+        if let Some(at) = sets.iter().position(|s| *s == set) {
+            gate_of[field as usize] = u8::try_from(at).ok();
+            continue;
+        }
+        let pairs = set
+            .iter()
+            .flat_map(|&r| literals[usize::from(r)].iter().map(move |l| (l.clone(), r)))
+            .collect();
+        if let Some(gate) = Gate::new(pairs)? {
+            gate_of[field as usize] = u8::try_from(gates.len()).ok();
+            sets.push(set);
+            gates.push(gate);
+        }
+    }
+    Ok((gates, gate_of))
 }
 
 /// The matched bytes as text, cut to [`MAX_EVIDENCE`] bytes at a character boundary.

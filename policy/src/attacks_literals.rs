@@ -3,6 +3,9 @@
 //! Every match of a rule starts with one of its literals, so a field without any of them
 //! needs no regex at all, and a match can only start where one of them starts.
 
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Input, MatchKind};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 /// The prefix literals of a pattern, lower-cased; `None` when it has none (a match may
@@ -68,7 +71,7 @@ pub(crate) type Entry = (u16, Box<[u8]>);
 /// `/.` and `/b` occur in a tenth of all requests, and each such field then paid the
 /// overlapping pass (component, bench corpus: 80 % of untagged throughput with them, 84 %
 /// without).
-pub(crate) fn compact(literals: Vec<(Vec<u8>, u16)>) -> (Vec<Vec<u8>>, Vec<Vec<Entry>>) {
+fn compact(literals: Vec<(Vec<u8>, u16)>) -> (Vec<Vec<u8>>, Vec<Vec<Entry>>) {
     let mut pairs: Vec<(Vec<u8>, Entry)> = literals
         .into_iter()
         .map(|(whole, rule)| {
@@ -89,4 +92,87 @@ pub(crate) fn compact(literals: Vec<(Vec<u8>, u16)>) -> (Vec<Vec<u8>>, Vec<Vec<E
         }
     }
     kept.into_iter().unzip()
+}
+
+/// The gate of one set of rules (those that apply to a field): their literals in one
+/// case-insensitive Aho-Corasick DFA, and for each literal its rules with their whole
+/// literals. Fields with the same rules share a gate; a field with few rules gets a small
+/// one (X-Forwarded-For: only `${` and `()` among the built-in rules, found with `memchr`).
+#[derive(Debug, Clone)]
+pub(crate) struct Gate {
+    dfa: DFA,
+    entries: Vec<Vec<Entry>>,
+}
+
+impl Gate {
+    /// The gate of `(literal, rule)` pairs; `None` without literals.
+    pub(crate) fn new(literals: Vec<(Vec<u8>, u16)>) -> Result<Option<Self>, String> {
+        let (literals, entries) = compact(literals);
+        if literals.is_empty() {
+            return Ok(None);
+        }
+        // Aho-Corasick's own prefilter finds the literals' first bytes with `memchr`
+        // when there are at most three of them; with more (the request's gate starts
+        // with `/`, `.`, letters, …) it cost a third more on log fields than the DFA
+        // alone.
+        let mut starts: Vec<u8> = literals
+            .iter()
+            .flat_map(|l| [l[0].to_ascii_lowercase(), l[0].to_ascii_uppercase()])
+            .collect();
+        starts.sort_unstable();
+        starts.dedup();
+        // The DFA itself rather than `AhoCorasick`: calls into it are static, not through
+        // a `dyn` automaton.
+        let dfa = DFA::builder()
+            .match_kind(MatchKind::Standard)
+            // The literals are lower case; the text is matched as it is, without a
+            // lower-cased copy.
+            .ascii_case_insensitive(true)
+            .prefilter(starts.len() <= 3)
+            .build(&literals)
+            .map_err(|e| format!("cannot build the prefilter: {e}"))?;
+        Ok(Some(Self { dfa, entries }))
+    }
+
+    /// Appends `(rule, position)` for every place in `text` where one of the gate's
+    /// whole literals starts.
+    pub(crate) fn candidates(&self, text: &[u8], out: &mut Vec<(u16, u32)>) {
+        // The first literal to end: none, and no rule of the gate can match. Every
+        // literal occurrence ends there or later, and literals are at most MAX_LITERAL
+        // bytes, so the overlapping pass that collects them starts MAX_LITERAL - 1 bytes
+        // before that end rather than at 0.
+        let Ok(Some(first)) = self.dfa.try_find(&Input::new(text).earliest(true)) else {
+            return;
+        };
+        let from = first.end().saturating_sub(MAX_LITERAL);
+        // Standard match semantics support overlapping search: no error.
+        let found = self
+            .dfa
+            .try_find_overlapping_iter(Input::new(text).span(from..text.len()));
+        for m in found.into_iter().flatten() {
+            let at = m.start();
+            let rest = &text[at..];
+            out.extend(
+                self.entries[m.pattern().as_usize()]
+                    .iter()
+                    .filter(|(_, whole)| {
+                        rest.get(..whole.len())
+                            .is_some_and(|t| t.eq_ignore_ascii_case(whole))
+                    })
+                    .map(|(r, _)| (*r, u32::try_from(at).unwrap_or(u32::MAX))),
+            );
+        }
+    }
+
+    /// The number of literals in the DFA.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether some literal of the gate leads to `rule`.
+    #[cfg(test)]
+    pub(crate) fn reaches(&self, rule: u16) -> bool {
+        self.entries.iter().flatten().any(|(r, _)| *r == rule)
+    }
 }

@@ -354,23 +354,28 @@ proptest! {
     }
 }
 #[test]
-fn the_default_prefilter_is_compact() {
+fn the_default_gates_are_compact_and_reach_every_rule_of_their_fields() {
     let a = defaults();
-    // About three per rule, none longer than four bytes (a small DFA).
-    assert!(
-        a.literal_rules.len() <= 96,
-        "{} literals",
-        a.literal_rules.len()
+    let gate = |f: Field| a.gate_of[f as usize].map(|g| &a.gates[usize::from(g)]);
+    // The request's gate has every rule: about three literals per rule.
+    let request = gate(Field::Request).unwrap();
+    assert!(request.len() <= 96, "{} literals", request.len());
+    // User-Agent, Referer and extra share one; X-Forwarded-For has its own small one;
+    // no built-in rule looks at the target.
+    assert_eq!(
+        a.gate_of[Field::UserAgent as usize],
+        a.gate_of[Field::Referer as usize]
     );
-    // Every rule is still reachable from some literal.
-    for r in 0..a.len() as u16 {
-        assert!(
-            a.literal_rules
-                .iter()
-                .any(|rs| rs.iter().any(|(x, _)| *x == r)),
-            "{}",
-            a.rule_id(r)
-        );
+    assert!(gate(Field::Forwarded).unwrap().len() <= 4);
+    assert!(gate(Field::Target).is_none());
+    // Every rule is reachable from the gate of every field it looks at.
+    for (r, rule) in a.rules.iter().enumerate() {
+        for f in Field::ALL
+            .into_iter()
+            .filter(|f| rule.fields & f.bit() != 0)
+        {
+            assert!(gate(f).unwrap().reaches(r as u16), "{} in {f:?}", rule.id);
+        }
     }
 }
 
@@ -407,7 +412,7 @@ proptest! {
     ) {
         let text: String = parts.concat();
         let a = defaults();
-        for f in [Field::Request, Field::UserAgent, Field::Raw] {
+        for f in [Field::Request, Field::UserAgent, Field::Forwarded, Field::Raw] {
             prop_assert_eq!(hits(&a, f, &text), naive(&a, f, &text), "{}", text);
         }
     }
