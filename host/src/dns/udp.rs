@@ -98,6 +98,7 @@ pub(super) async fn exchange(
                     let ids = sends.iter().map(|s| s.0);
                     if let Some((mut answer, i)) = wire::answer_to_any(query, ids, &buf[..n]) {
                         server.answered(Some(sends[i].1.elapsed()));
+                        server.answered_as(&answer);
                         answer.metadata.id = query.metadata.id;
                         return Ok(answer);
                     }
