@@ -158,7 +158,8 @@ fn tags_on_off(
     rounds: usize,
 ) -> anyhow::Result<(f64, f64)> {
     let mut per_round = Vec::new();
-    for _ in 0..rounds.max(1) {
+    // At least three rounds: one round of the quick corpus is four chunks.
+    for _ in 0..rounds.max(3) {
         let (mut t_on, mut t_off, mut lines) = (0.0, 0.0, 0usize);
         for chunk in all.chunks(16) {
             let n = chunk.iter().map(Batch::len).sum::<usize>();
