@@ -217,6 +217,8 @@ pub struct RuleError {
 #[derive(Debug, Clone)]
 struct Compiled {
     id: String,
+    /// `id` as a JSON string, written once per hit.
+    id_json: Box<[u8]>,
     fields: u8,
     regex: Regex,
 }
@@ -244,8 +246,47 @@ pub struct Hit {
     pub rule: u16,
     /// The field.
     pub field: Field,
-    /// The matched text, decoded, at most [`MAX_EVIDENCE`] bytes.
-    pub evidence: String,
+    /// Where the matched text (decoded, at most [`MAX_EVIDENCE`] bytes) is in its
+    /// [`Hits`]' text.
+    evidence: std::ops::Range<usize>,
+}
+
+/// The hits of one or more scans, their evidence kept in one buffer (no allocation per
+/// hit once the buffers have grown).
+#[derive(Debug, Default)]
+pub struct Hits {
+    list: Vec<Hit>,
+    text: String,
+}
+
+impl Hits {
+    /// Drops every hit.
+    pub fn clear(&mut self) {
+        self.list.clear();
+        self.text.clear();
+    }
+
+    /// No hit.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Each hit, in order, with its evidence.
+    pub fn iter(&self) -> impl Iterator<Item = (&Hit, &str)> {
+        self.list
+            .iter()
+            .map(|h| (h, &self.text[h.evidence.clone()]))
+    }
+
+    fn push(&mut self, rule: u16, field: Field, matched: &[u8]) {
+        let start = self.text.len();
+        self.text.push_str(&evidence(matched));
+        self.list.push(Hit {
+            rule,
+            field,
+            evidence: start..self.text.len(),
+        });
+    }
 }
 
 /// Buffers reused from field to field.
@@ -301,8 +342,11 @@ impl Attacks {
             }
             let mask = spec.fields.iter().fold(0u8, |m, f| m | f.bit());
             fields |= mask;
+            let mut id_json = Vec::new();
+            crate::json::str(&mut id_json, &spec.id);
             rules.push(Compiled {
                 id: spec.id.clone(),
+                id_json: id_json.into(),
                 fields: mask,
                 regex,
             });
@@ -323,6 +367,11 @@ impl Attacks {
     /// The id of rule `index`.
     pub fn rule_id(&self, index: u16) -> &str {
         &self.rules[usize::from(index)].id
+    }
+
+    /// The id of rule `index` as a JSON string (quoted, escaped).
+    pub fn rule_id_json(&self, index: u16) -> &[u8] {
+        &self.rules[usize::from(index)].id_json
     }
 
     /// The number of rules.
@@ -346,7 +395,7 @@ impl Attacks {
     }
 
     /// Appends a [`Hit`] per rule that matches `text` as `field`, in rule order.
-    pub fn scan(&self, field: Field, text: &str, scratch: &mut Scratch, out: &mut Vec<Hit>) {
+    pub fn scan(&self, field: Field, text: &str, scratch: &mut Scratch, out: &mut Hits) {
         if !self.wants(field) {
             return;
         }
@@ -394,11 +443,7 @@ impl Attacks {
                 )
             };
             if let Some(m) = found {
-                out.push(Hit {
-                    rule,
-                    field,
-                    evidence: evidence(&text[m.range()]),
-                });
+                out.push(rule, field, &text[m.range()]);
                 done = Some(rule);
             }
         }
@@ -440,12 +485,12 @@ fn gates(
 }
 
 /// The matched bytes as text, cut to [`MAX_EVIDENCE`] bytes at a character boundary.
-fn evidence(bytes: &[u8]) -> String {
+fn evidence(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     let mut cut = bytes.len().min(MAX_EVIDENCE);
     while cut > 0 && cut < bytes.len() && bytes[cut] & 0xC0 == 0x80 {
         cut -= 1;
     }
-    String::from_utf8_lossy(&bytes[..cut]).into_owned()
+    String::from_utf8_lossy(&bytes[..cut])
 }
 
 #[cfg(test)]

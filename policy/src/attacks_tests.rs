@@ -12,10 +12,10 @@ fn defaults() -> Attacks {
 
 /// The `(rule, evidence)` pairs of `text` as `field`.
 fn hits(a: &Attacks, field: Field, text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
+    let mut out = Hits::default();
     a.scan(field, text, &mut Scratch::default(), &mut out);
-    out.into_iter()
-        .map(|h| (a.rule_id(h.rule).to_string(), h.evidence))
+    out.iter()
+        .map(|(h, evidence)| (a.rule_id(h.rule).to_string(), evidence.to_string()))
         .collect()
 }
 
@@ -390,7 +390,7 @@ fn naive(a: &Attacks, field: Field, text: &str) -> Vec<(String, String)> {
         .filter_map(|r| {
             r.regex
                 .find(text)
-                .map(|m| (r.id.clone(), evidence(&text[m.range()])))
+                .map(|m| (r.id.clone(), evidence(&text[m.range()]).into_owned()))
         })
         .collect()
 }

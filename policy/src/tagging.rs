@@ -19,7 +19,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use crate::attacks::{Attacks, Field, Hit, Scratch};
+use crate::attacks::{Attacks, Field, Hits, Scratch};
 use crate::json;
 use crate::parse::Parsed;
 use crate::settings::Filter;
@@ -59,7 +59,7 @@ struct Seen<'a> {
 pub struct LineTags<'f, 'a> {
     filter: &'f Filter,
     scratch: Scratch,
-    hits: Vec<Hit>,
+    hits: Hits,
     /// The JSON of the memoized values' hits (see [`Encoded`]).
     encoded: Vec<u8>,
     ua: FxHashMap<Key<'a>, UaSlot>,
@@ -110,7 +110,7 @@ impl<'f, 'a> LineTags<'f, 'a> {
         Self {
             filter,
             scratch: Scratch::default(),
-            hits: Vec::new(),
+            hits: Hits::default(),
             encoded: Vec::new(),
             ua: FxHashMap::default(),
             uas: Vec::new(),
@@ -295,18 +295,18 @@ fn copy_json(out: &mut Vec<u8>, json: &[u8], comma: bool) -> bool {
 
 /// Appends `{"rule","field","match"}` per hit, comma-separated, with a leading comma when
 /// `comma`; returns whether the next one needs a comma.
-fn write_hits(out: &mut Vec<u8>, attacks: &Attacks, hits: &[Hit], mut comma: bool) -> bool {
-    for h in hits {
+fn write_hits(out: &mut Vec<u8>, attacks: &Attacks, hits: &Hits, mut comma: bool) -> bool {
+    for (h, evidence) in hits.iter() {
         if comma {
             out.push(b',');
         }
         comma = true;
         out.extend_from_slice(b"{\"rule\":");
-        json::str(out, attacks.rule_id(h.rule));
+        out.extend_from_slice(attacks.rule_id_json(h.rule));
         out.extend_from_slice(b",\"field\":\"");
         out.extend_from_slice(h.field.name().as_bytes());
         out.extend_from_slice(b"\",\"match\":");
-        json::str(out, &h.evidence);
+        json::str(out, evidence);
         out.push(b'}');
     }
     comma
