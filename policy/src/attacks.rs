@@ -12,9 +12,10 @@
 //! as `${jndi:`, `../` and the bytes of a TLS record.
 //!
 //! Speed: every pattern's prefix literals are extracted with `regex-syntax` when the rules
-//! are compiled and put in one Aho-Corasick automaton. A field is scanned once by it; only
-//! the rules whose literals occur in the field run their regex, as an anchored search at
-//! the positions where the literals start. A rule without such literals (a pattern
+//! are compiled and put in Aho-Corasick automata, one per set of rules a field has (see
+//! [`crate::attacks_literals`]). A field is scanned once by its automaton; only the rules
+//! whose whole literals occur in the field run their regex, as an anchored search at the
+//! positions where the literals start. A rule without such literals (a pattern
 //! starting with `.*`) runs unanchored on every field it names. Patterns are the regex
 //! crate's syntax, compiled by its engine (`regex-automata`'s meta regex, used directly
 //! for the anchored searches).
@@ -408,8 +409,6 @@ impl Attacks {
         candidates.clear();
         let bit = field.bit();
         let applies = |r: &u16| self.rules[usize::from(*r)].fields & bit != 0;
-        // Most fields hold no literal at all: `is_match` stops at the first one and is
-        // cheaper than the overlapping iteration that collects them.
         if let Some(gate) = self.gate_of[field as usize] {
             self.gates[usize::from(gate)].candidates(text, candidates);
         }

@@ -137,6 +137,8 @@ impl Gate {
     /// Appends `(rule, position)` for every place in `text` where one of the gate's
     /// whole literals starts.
     pub(crate) fn candidates(&self, text: &[u8], out: &mut Vec<(u16, u32)>) {
+        // Most fields hold no literal at all: an earliest search stops at the first one
+        // and is cheaper than the overlapping iteration that collects them.
         // The first literal to end: none, and no rule of the gate can match. Every
         // literal occurrence ends there or later, and literals are at most MAX_LITERAL
         // bytes, so the overlapping pass that collects them starts MAX_LITERAL - 1 bytes

@@ -14,10 +14,9 @@
 //! without): probing a table of thousands of values whose texts are spread over a large
 //! buffer cost more than the scans it saved.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
-use hashbrown::HashTable;
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxHashMap;
 
 use crate::attacks::{Attacks, Field, Hits, Scratch};
 use crate::json;
@@ -45,16 +44,6 @@ struct UaTags<'f> {
     hits: Encoded,
 }
 
-/// A request or Referer seen in the batch.
-#[derive(Debug)]
-struct Seen<'a> {
-    /// Its [`value_hash`].
-    hash: u64,
-    field: Field,
-    text: &'a str,
-    hits: Encoded,
-}
-
 /// The memos and buffers of one batch.
 pub struct LineTags<'f, 'a> {
     filter: &'f Filter,
@@ -64,8 +53,8 @@ pub struct LineTags<'f, 'a> {
     encoded: Vec<u8>,
     ua: FxHashMap<Key<'a>, UaSlot>,
     uas: Vec<UaTags<'f>>,
-    /// The requests and Referers of the batch, by [`value_hash`].
-    seen: HashTable<Seen<'a>>,
+    /// The requests and Referers of the batch.
+    seen: FxHashMap<(Field, Key<'a>), Encoded>,
     lookups: u32,
     misses: u32,
 }
@@ -117,9 +106,9 @@ impl<'f, 'a> LineTags<'f, 'a> {
             // A batch's distinct requests are a few hundred on the bench corpus:
             // growing from empty rehashed six times per batch.
             seen: if filter.attacks.is_some() {
-                HashTable::with_capacity(256)
+                FxHashMap::with_capacity_and_hasher(256, Default::default())
             } else {
-                HashTable::new()
+                FxHashMap::default()
             },
             lookups: 0,
             misses: 0,
@@ -138,14 +127,17 @@ impl<'f, 'a> LineTags<'f, 'a> {
         if let Some(&slot) = self.ua.get(&Key(ua)) {
             return slot;
         }
-        let mut hits = Encoded::default();
-        if let Some(a) = &self.filter.attacks {
-            self.hits.clear();
-            a.scan(Field::UserAgent, ua, &mut self.scratch, &mut self.hits);
-            let start = self.encoded.len();
-            write_hits(&mut self.encoded, a, &self.hits, false);
-            hits = Encoded::span(start, self.encoded.len());
-        }
+        let hits = match &self.filter.attacks {
+            Some(a) => encode_hits(
+                a,
+                Field::UserAgent,
+                ua,
+                &mut self.scratch,
+                &mut self.hits,
+                &mut self.encoded,
+            ),
+            None => Encoded::default(),
+        };
         let slot = UaSlot(u32::try_from(self.uas.len()).unwrap_or(u32::MAX));
         self.uas.push(UaTags {
             keywords: self.filter.tagger.ua_matches(ua),
@@ -213,26 +205,13 @@ impl<'f, 'a> LineTags<'f, 'a> {
             return write_hits(out, attacks, &self.hits, comma);
         }
         self.lookups += 1;
-        let hash = value_hash(field, text);
-        let found = |e: &Seen<'_>| {
-            e.hash == hash && e.field == field && same(e.text.as_bytes(), text.as_bytes())
-        };
-        if let Some(e) = self.seen.find(hash, found) {
-            return copy_json(out, e.hits.of(&self.encoded), comma);
-        }
-        self.misses += 1;
-        attacks.scan(field, text, &mut self.scratch, &mut self.hits);
-        let start = self.encoded.len();
-        write_hits(&mut self.encoded, attacks, &self.hits, false);
-        let hits = Encoded::span(start, self.encoded.len());
-        let seen = Seen {
-            hash,
-            field,
-            text,
-            hits,
-        };
-        self.seen.insert_unique(hash, seen, |e| e.hash);
-        copy_json(out, hits.of(&self.encoded), comma)
+        let (scratch, hits, encoded) = (&mut self.scratch, &mut self.hits, &mut self.encoded);
+        let misses = &mut self.misses;
+        let at = *self.seen.entry((field, Key(text))).or_insert_with(|| {
+            *misses += 1;
+            encode_hits(attacks, field, text, scratch, hits, encoded)
+        });
+        copy_json(out, at.of(&self.encoded), comma)
     }
 
     /// Appends `,"attacks":[…]` for a line that did not parse, when a rule matches it
@@ -271,13 +250,20 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     (0..last).step_by(8).all(|at| word(a, at) == word(b, at)) && word(a, last) == word(b, last)
 }
 
-/// The hash under which a field's value is remembered (FxHash: fast, and with fixed keys,
-/// so the component needs no random source).
-fn value_hash(field: Field, text: &str) -> u64 {
-    let mut h = FxBuildHasher.build_hasher();
-    (field as u8).hash(&mut h);
-    text.hash(&mut h);
-    h.finish()
+/// Scans `text` as `field` and appends its hits' JSON to `encoded`; returns where.
+fn encode_hits(
+    attacks: &Attacks,
+    field: Field,
+    text: &str,
+    scratch: &mut Scratch,
+    hits: &mut Hits,
+    encoded: &mut Vec<u8>,
+) -> Encoded {
+    hits.clear();
+    attacks.scan(field, text, scratch, hits);
+    let start = encoded.len();
+    write_hits(encoded, attacks, hits, false);
+    Encoded::span(start, encoded.len())
 }
 
 /// Appends encoded hits, with a leading comma when `comma` and there are any; returns
