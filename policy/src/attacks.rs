@@ -12,8 +12,8 @@
 //! as `${jndi:`, `../` and the bytes of a TLS record.
 //!
 //! Speed: every pattern's prefix literals are extracted with `regex-syntax` when the rules
-//! are compiled and put in Aho-Corasick automata, one per set of rules a field has (see
-//! [`crate::attacks_literals`]). A field is scanned once by its automaton; only the rules
+//! are compiled and put in Aho-Corasick automata, one per set of rules a field has (the
+//! private `attacks_literals` module). A field is scanned once by its automaton; only the rules
 //! whose whole literals occur in the field run their regex, as an anchored search at the
 //! positions where the literals start. A rule without such literals (a pattern
 //! starting with `.*`) runs unanchored on every field it names. Patterns are the regex
