@@ -8,6 +8,7 @@ mod follow;
 mod geoip;
 mod intel;
 mod nginx;
+mod parity;
 mod realdns;
 mod report;
 mod sandbox;

@@ -367,6 +367,8 @@ fn the_default_gates_are_compact_and_reach_every_rule_of_their_fields() {
         a.gate_of[Field::Referer as usize]
     );
     assert!(gate(Field::Forwarded).unwrap().len() <= 4);
+    // The request's and the User-Agent's gates search with vectors in the component.
+    assert!(request.has_teddy() && gate(Field::UserAgent).unwrap().has_teddy());
     assert!(gate(Field::Target).is_none());
     // Every rule is reachable from the gate of every field it looks at.
     for (r, rule) in a.rules.iter().enumerate() {
@@ -414,6 +416,10 @@ proptest! {
         let a = defaults();
         for f in [Field::Request, Field::UserAgent, Field::Forwarded, Field::Raw] {
             prop_assert_eq!(hits(&a, f, &text), naive(&a, f, &text), "{}", text);
+        }
+        // The component's vector filter (here on portable lanes) finds what the DFA finds.
+        for gate in &a.gates {
+            prop_assert_eq!(gate.portable_candidates(text.as_bytes()), gate.dfa_only(text.as_bytes()));
         }
     }
 }

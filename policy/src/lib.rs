@@ -10,6 +10,7 @@ pub mod attacks;
 mod attacks_literals;
 pub mod attacks_rules;
 pub mod attacks_settings;
+mod attacks_teddy;
 pub mod batch;
 pub mod client;
 pub mod cymru;
