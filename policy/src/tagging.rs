@@ -275,7 +275,7 @@ fn copy_json(out: &mut Vec<u8>, json: &[u8], comma: bool) -> bool {
     if comma {
         out.push(b',');
     }
-    out.extend_from_slice(json);
+    json::append(out, json);
     true
 }
 
@@ -288,9 +288,9 @@ fn write_hits(out: &mut Vec<u8>, attacks: &Attacks, hits: &Hits, mut comma: bool
         }
         comma = true;
         out.extend_from_slice(b"{\"rule\":");
-        out.extend_from_slice(attacks.rule_id_json(h.rule));
+        json::append(out, attacks.rule_id_json(h.rule));
         out.extend_from_slice(b",\"field\":\"");
-        out.extend_from_slice(h.field.name().as_bytes());
+        json::append(out, h.field.name().as_bytes());
         out.extend_from_slice(b"\",\"match\":");
         json::str(out, evidence);
         out.push(b'}');
