@@ -11,6 +11,7 @@ mod attacks_literals;
 pub mod attacks_rules;
 pub mod attacks_settings;
 mod attacks_teddy;
+mod attacks_teddy_lanes;
 pub mod batch;
 pub mod client;
 pub mod cymru;
