@@ -314,9 +314,10 @@ impl Teddy {
         {
             return None;
         }
+        let each: Vec<Sets> = literals.iter().map(|l| Sets::of(l)).collect();
         let sets: Vec<(usize, Sets)> = (0..literals.len())
             .filter(|&i| literals[i].len() > 1)
-            .map(|i| (i, Sets::of(&literals[i])))
+            .map(|i| (i, each[i]))
             .collect();
         let spread = spread(&sets);
         let mut teddy = Teddy {
@@ -332,7 +333,7 @@ impl Teddy {
             singles: Vec::new(),
         };
         for (b, members) in spread.iter().enumerate() {
-            let sets = Sets::union(members.iter().map(|&i| Sets::of(&literals[i])));
+            let sets = Sets::union(members.iter().map(|&i| each[i]));
             for k in 0..K {
                 for n in 0..16 {
                     if sets.any[k] || sets.low[k] & 1 << n != 0 {

@@ -194,14 +194,15 @@ impl<'f, 'a> LineTags<'f, 'a> {
     /// any), remembered for a request or a Referer while that pays; returns whether the
     /// next hit needs a comma.
     fn field(&mut self, out: &mut Vec<u8>, field: Field, text: &'a str, comma: bool) -> bool {
-        let Some(attacks) = &self.filter.attacks else {
+        let filter = self.filter;
+        let Some(attacks) = &filter.attacks else {
             return comma;
         };
         if !attacks.wants(field) {
             return comma;
         }
-        self.hits.clear();
         if !(matches!(field, Field::Request | Field::Referer) && self.memo_pays()) {
+            self.hits.clear();
             attacks.scan(field, text, &mut self.scratch, &mut self.hits);
             return write_hits(out, attacks, &self.hits, comma);
         }
@@ -212,16 +213,20 @@ impl<'f, 'a> LineTags<'f, 'a> {
         if let Some(at) = self.seen.get(&(field, Key(text))) {
             return copy_json(out, at.of(&self.encoded), comma);
         }
-        self.remember(out, field, text, comma)
+        self.remember(out, attacks, field, text, comma)
     }
 
     /// [`Self::field`] for a value not seen before in the batch: scans it and remembers
     /// its hits.
     #[inline(never)]
-    fn remember(&mut self, out: &mut Vec<u8>, field: Field, text: &'a str, comma: bool) -> bool {
-        let Some(attacks) = &self.filter.attacks else {
-            return comma;
-        };
+    fn remember(
+        &mut self,
+        out: &mut Vec<u8>,
+        attacks: &Attacks,
+        field: Field,
+        text: &'a str,
+        comma: bool,
+    ) -> bool {
         self.misses += 1;
         let at = encode_hits(
             attacks,
