@@ -14,6 +14,7 @@
 //! without): probing a table of thousands of values whose texts are spread over a large
 //! buffer cost more than the scans it saved.
 
+use std::collections::hash_map::{Entry, VacantEntry};
 use std::hash::{Hash, Hasher};
 
 use rustc_hash::FxHashMap;
@@ -209,35 +210,22 @@ impl<'f, 'a> LineTags<'f, 'a> {
         self.lookups += 1;
         // A repeated value (three in four on the bench corpus) costs the lookup and a
         // copy; the scan of a new one is out of line, which kept the compiled component
-        // from spilling this path's registers.
-        if let Some(at) = self.seen.get(&(field, Key(text))) {
-            return copy_json(out, at.of(&self.encoded), comma);
+        // from spilling this path's registers. One hash and probe serve both.
+        match self.seen.entry((field, Key(text))) {
+            Entry::Occupied(at) => copy_json(out, at.get().of(&self.encoded), comma),
+            Entry::Vacant(slot) => {
+                self.misses += 1;
+                remember(
+                    slot,
+                    out,
+                    attacks,
+                    &mut self.scratch,
+                    &mut self.hits,
+                    &mut self.encoded,
+                    comma,
+                )
+            }
         }
-        self.remember(out, attacks, field, text, comma)
-    }
-
-    /// [`Self::field`] for a value not seen before in the batch: scans it and remembers
-    /// its hits.
-    #[inline(never)]
-    fn remember(
-        &mut self,
-        out: &mut Vec<u8>,
-        attacks: &Attacks,
-        field: Field,
-        text: &'a str,
-        comma: bool,
-    ) -> bool {
-        self.misses += 1;
-        let at = encode_hits(
-            attacks,
-            field,
-            text,
-            &mut self.scratch,
-            &mut self.hits,
-            &mut self.encoded,
-        );
-        self.seen.insert((field, Key(text)), at);
-        copy_json(out, at.of(&self.encoded), comma)
     }
 
     /// Appends `,"attacks":[…]` for a line that did not parse, when a rule matches it
@@ -274,6 +262,24 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     };
     let last = a.len() - 8;
     (0..last).step_by(8).all(|at| word(a, at) == word(b, at)) && word(a, last) == word(b, last)
+}
+
+/// [`LineTags::field`] for a value not seen before in the batch: scans it, remembers
+/// its hits in `slot` and appends them to `out`.
+#[inline(never)]
+fn remember<'a>(
+    slot: VacantEntry<'_, (Field, Key<'a>), Encoded>,
+    out: &mut Vec<u8>,
+    attacks: &Attacks,
+    scratch: &mut Scratch,
+    hits: &mut Hits,
+    encoded: &mut Vec<u8>,
+    comma: bool,
+) -> bool {
+    let (field, Key(text)) = *slot.key();
+    let at = encode_hits(attacks, field, text, scratch, hits, encoded);
+    slot.insert(at);
+    copy_json(out, at.of(encoded), comma)
 }
 
 /// Scans `text` as `field` and appends its hits' JSON to `encoded`; returns where.
