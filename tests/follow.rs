@@ -331,3 +331,28 @@ fn follow_waits_for_a_name_that_does_not_exist_yet() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_checkpointed_gzip_file_is_not_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, ckpt, out) = (
+        dir.path().join("access.log.2.gz"),
+        dir.path().join("ckpt.json"),
+        dir.path().join("out.jsonl"),
+    );
+    // Its lines compress well: the checkpoint's offset (in the decompressed text) lies far
+    // past the compressed file's length, which for a plain file would mean truncation.
+    let text: String = (0..200).map(req).collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    assert!(gz.len() * 4 < text.len(), "{} of {}", gz.len(), text.len());
+    std::fs::write(&log, gz).unwrap();
+    let first = run_with_checkpoint(&log, &ckpt, &out);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(written(&out).len(), 200);
+    let second = run_with_checkpoint(&log, &ckpt, &out);
+    assert!(second.status.success(), "{}", stderr(&second));
+    let ns: Vec<usize> = written(&out).iter().map(|&(_, n)| n).collect();
+    assert_eq!(ns, (0..200).collect::<Vec<_>>());
+}

@@ -13,6 +13,7 @@ mod splitter;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -243,7 +244,7 @@ fn plan_file(path: &Path, checkpoint: Option<&Checkpoint>) -> io::Result<Vec<Par
     let start = checkpoint
         .and_then(|c| c.position(identity))
         // A file shorter than its checkpoint was truncated: it holds new lines only.
-        .filter(|p| p.offset <= meta.len() || is_gzip(path))
+        .filter(|p| p.offset <= meta.len() || is_gzip(&file))
         .unwrap_or_default();
     parts.push(Part {
         path: path.to_path_buf(),
@@ -255,12 +256,11 @@ fn plan_file(path: &Path, checkpoint: Option<&Checkpoint>) -> io::Result<Vec<Par
     Ok(parts)
 }
 
-fn is_gzip(path: &Path) -> bool {
+/// Whether an open file starts with gzip's magic bytes (read in place: the file is not
+/// opened again by name, which a rotation could have moved on).
+fn is_gzip(file: &File) -> bool {
     let mut magic = [0u8; 2];
-    File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok()
-        && magic == [0x1f, 0x8b]
+    file.read_exact_at(&mut magic, 0).is_ok() && magic == [0x1f, 0x8b]
 }
 
 /// The raw reader of [`Sources::Inputs`]: each input in order, to its end.
