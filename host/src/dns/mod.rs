@@ -35,7 +35,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, join_all};
 use hickory_proto::rr::Name;
 use hickory_resolver::net::NetError;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::cache::{Cached, Lifetime, LookupCache, SharedLookup, TtlPolicy};
 use crate::lookup::{Cymru, Dnsbl, DnsblOutcome, LookupError, PtrOutcome, ReverseDns, TxtOutcome};
@@ -419,19 +419,29 @@ pub fn cymru_origin_name(ip: IpAddr) -> String {
 }
 
 async fn fetch_txt(inner: Arc<Inner>, name: String) -> (TxtOutcome, Lifetime) {
-    let name = match Name::from_ascii(format!("{name}.")) {
-        Ok(name) => name,
-        Err(error) => {
-            let error = LookupError::Other(format!("invalid query name: {error}"));
-            return (TxtOutcome::Failed(error), Lifetime::Transient);
-        }
-    };
-    let Ok(_permit) = Arc::clone(&inner.permits).acquire_owned().await else {
-        return (TxtOutcome::Failed(aborted()), Lifetime::Transient);
+    let (name, _permit) = match prepare(&inner, &name, "query name").await {
+        Ok(ready) => ready,
+        Err(error) => return (TxtOutcome::Failed(error), Lifetime::Transient),
     };
     let (outcome, lifetime) = answer::txt(&inner.client, name).await;
     count_failure(&inner, matches!(outcome, TxtOutcome::Failed(_)));
     (outcome, lifetime)
+}
+
+/// The DNS name of a query name built here (`what` it is, for the error), and a permit to
+/// send it; a failure is a value for the lookup, never cached.
+async fn prepare(
+    inner: &Arc<Inner>,
+    name: &str,
+    what: &str,
+) -> Result<(Name, OwnedSemaphorePermit), LookupError> {
+    let name = Name::from_ascii(format!("{name}."))
+        .map_err(|error| LookupError::Other(format!("invalid {what}: {error}")))?;
+    let permit = Arc::clone(&inner.permits)
+        .acquire_owned()
+        .await
+        .map_err(|_| aborted())?;
+    Ok((name, permit))
 }
 
 fn aborted() -> LookupError {
@@ -511,15 +521,10 @@ async fn fetch_ptr(inner: Arc<Inner>, ip: IpAddr) -> (PtrOutcome, Lifetime) {
 }
 
 async fn fetch_dnsbl(inner: Arc<Inner>, (zone, ip): DnsblKey) -> (DnsblOutcome, Lifetime) {
-    let name = match Name::from_ascii(format!("{}.", dnsbl_query_name(ip, &zone))) {
-        Ok(name) => name,
-        Err(error) => {
-            let error = LookupError::Other(format!("invalid DNSBL query name: {error}"));
-            return (DnsblOutcome::Failed(error), Lifetime::Transient);
-        }
-    };
-    let Ok(_permit) = Arc::clone(&inner.permits).acquire_owned().await else {
-        return (DnsblOutcome::Failed(aborted()), Lifetime::Transient);
+    let query = dnsbl_query_name(ip, &zone);
+    let (name, _permit) = match prepare(&inner, &query, "DNSBL query name").await {
+        Ok(ready) => ready,
+        Err(error) => return (DnsblOutcome::Failed(error), Lifetime::Transient),
     };
     let (outcome, lifetime) = answer::dnsbl(&inner.client, name).await;
     count_failure(&inner, matches!(outcome, DnsblOutcome::Failed(_)));
