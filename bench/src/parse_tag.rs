@@ -164,6 +164,7 @@ struct OnOff {
 /// change in the machine's speed hits both sides alike; a pair's ratio is its median
 /// round's. The result is the median pair's.
 fn tags_on_off(all: &[Batch], rounds: usize, pairs: usize) -> anyhow::Result<OnOff> {
+    let ratio = |p: &(f64, f64)| p.0 / p.1;
     let mut per_pair = Vec::new();
     for _ in 0..pairs.max(1) {
         let mut on = Component::configured(true, true)?;
@@ -182,12 +183,11 @@ fn tags_on_off(all: &[Batch], rounds: usize, pairs: usize) -> anyhow::Result<OnO
             }
             per_round.push((lines as f64 / t_on, lines as f64 / t_off));
         }
-        per_round.sort_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)));
+        per_round.sort_by(|a, b| ratio(a).total_cmp(&ratio(b)));
         per_pair.push(per_round[per_round.len() / 2]);
     }
-    per_pair.sort_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)));
+    per_pair.sort_by(|a, b| ratio(a).total_cmp(&ratio(b)));
     let (on, off) = per_pair[per_pair.len() / 2];
-    let ratio = |p: &(f64, f64)| p.0 / p.1;
     Ok(OnOff {
         on,
         off,
