@@ -72,7 +72,13 @@ async fn run() -> anyhow::Result<()> {
         let text = text.strip_suffix(b"\n").unwrap_or(&text);
         let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
         for (i, chunk) in lines.chunks(64).enumerate() {
-            let batch = Batch::from_lines(1 + (i * 64) as u64, chunk.iter().copied());
+            let batch = match Batch::from_lines(1 + (i * 64) as u64, chunk.iter().copied()) {
+                Ok(batch) => batch,
+                Err(e) => {
+                    eprintln!("embed: {e}");
+                    return;
+                }
+            };
             if tx.send(batch).await.is_err() {
                 return;
             }

@@ -7,8 +7,12 @@
 //!
 //! `wit-component` then wraps the core module into a component, using the WIT that
 //! wit-bindgen embedded in it. Built this way (rather than for `wasm32-wasip2`, whose std
-//! runtime pulls in `wasi:cli` and `wasi:io`), the component imports only our three
-//! interfaces.
+//! runtime pulls in `wasi:cli` and `wasi:io`), the component imports only our four
+//! interfaces (`dns`, `dnsbl`, `geoip`, `cymru`) and their shared `types`.
+//!
+//! The build has no side effects outside its target directory: the wasm target comes from
+//! `rust-toolchain.toml` (rustup installs it with the toolchain) or `.ci/run`; when it is
+//! missing the build fails and says how to add it.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -42,6 +46,8 @@ fn main() {
         .join("guest-wasm");
 
     for path in [
+        "types/src",
+        "types/Cargo.toml",
         "guest/src",
         "policy/src",
         "policy/Cargo.toml",
@@ -64,11 +70,8 @@ fn main() {
 /// The target the guest is built for.
 const GUEST_TARGET: &str = "wasm32-unknown-unknown";
 
-/// Adds the guest's target with rustup when the toolchain lacks it. `rust-toolchain.toml`
-/// lists it, but rustup installs a file's targets only with a toolchain it installs, not
-/// into one that is already there; this keeps README's one command working on a fresh
-/// machine.
-fn ensure_target() {
+/// Fails the build, saying how to fix it, when the toolchain lacks the guest's target.
+fn require_target() {
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let libdir = Command::new(&rustc)
         .args(["--print", "target-libdir", "--target", GUEST_TARGET])
@@ -76,24 +79,17 @@ fn ensure_target() {
         .ok()
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    if libdir.is_some_and(|dir| dir.is_dir()) {
-        return;
-    }
-    println!("cargo:warning=adding the {GUEST_TARGET} target with rustup (once)");
-    let added = Command::new("rustup")
-        .args(["target", "add", GUEST_TARGET])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !added {
+    if !libdir.is_some_and(|dir| dir.is_dir()) {
         panic!(
-            "the {GUEST_TARGET} target is missing and rustup could not add it; \
-             run `rustup target add {GUEST_TARGET}`"
+            "the Rust toolchain lacks the {GUEST_TARGET} target that the logenrich component is \
+             built for; add it with `rustup target add {GUEST_TARGET}` (rust-toolchain.toml \
+             lists it, but rustup adds a file's targets only to a toolchain it installs)"
         );
     }
 }
 
 fn build_guest(root: &Path, target_dir: &Path) -> PathBuf {
-    ensure_target();
+    require_target();
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
@@ -111,8 +107,9 @@ fn build_guest(root: &Path, target_dir: &Path) -> PathBuf {
             cmd.env_remove(key);
         }
     }
-    // wasm SIMD lets memchr and aho-corasick use their vector search inside the guest;
-    // wasmtime enables the proposal by default.
+    // wasm SIMD: memchr's vector search and the attack literals' Teddy-style filter
+    // (policy/src/attacks_teddy_lanes.rs) use `simd128` inside the guest; wasmtime enables
+    // the proposal by default.
     cmd.env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+simd128");
     let status = cmd.status().expect("cannot run cargo to build the guest");
     if !status.success() {

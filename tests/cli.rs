@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 
-use fixture::dns::{DnsFixture, FixtureConfig, reverse_name};
+use fixture::dns::{DnsFixture, FixtureConfig, ptr_query_name};
 use fixture::mmdb::{AsnRecord, CityRecord, write_asn, write_city};
 use serde_json::Value;
 
@@ -279,7 +279,7 @@ async fn dns_dnsbl_and_geoip_end_to_end() {
     let fixture = DnsFixture::start(config).await.unwrap();
     fixture
         .handle()
-        .drop_name(&reverse_name(ip("198.51.100.9")));
+        .drop_name(&ptr_query_name(ip("198.51.100.9")));
     let dir = tempfile::tempdir().unwrap();
     let (city, asn) = geo_dbs(dir.path());
 
@@ -348,14 +348,14 @@ async fn dns_dnsbl_and_geoip_end_to_end() {
     // dropped one only in the first batch (its tries), then its failure was remembered.
     for addr in ["198.51.100.7", "2001:db8::7", "198.51.100.8", "203.0.113.1"] {
         assert_eq!(
-            fixture.queries_for(&reverse_name(ip(addr))),
+            fixture.queries_for(&ptr_query_name(ip(addr))),
             1,
             "PTR of {addr}"
         );
     }
     // Its tries: the first send and the retransmits on the RTT timer (interval doubled
     // each time from at least 10 ms) within the 0.3 s timeout.
-    let dropped = fixture.queries_for(&reverse_name(ip("198.51.100.9")));
+    let dropped = fixture.queries_for(&ptr_query_name(ip("198.51.100.9")));
     assert!(
         (1..=8).contains(&dropped),
         "{dropped} queries for the dropped name"

@@ -79,22 +79,18 @@ impl GeoLookup for Recorder {
     }
 }
 
-fn builder(recorder: &Arc<Recorder>) -> EnricherBuilder {
+fn builder(recorder: &Arc<Recorder>, zones: &[&str]) -> EnricherBuilder {
     std::fs::create_dir_all(util::cache_home()).unwrap();
     Enricher::builder()
         .reverse_dns(recorder.clone())
-        .dnsbl(recorder.clone())
+        .dnsbl(recorder.clone(), zones.iter().copied())
         .geoip(recorder.clone())
         .compile_cache(util::cache_home())
 }
 
 /// An enricher configured with Spamhaus ZEN.
 async fn with_zen(recorder: &Arc<Recorder>, format: &str) -> Enricher {
-    builder(recorder)
-        .setting(
-            "dnsbl-zones",
-            SettingValue::Texts(vec!["zen.spamhaus.org".into()]),
-        )
+    builder(recorder, &["zen.spamhaus.org"])
         .setting("format", SettingValue::Text(format.into()))
         .build()
         .await
@@ -130,7 +126,7 @@ async fn imports_are_called_once_per_batch_with_distinct_addresses() {
     for round in 0..2u64 {
         let first = 1 + round * 6;
         let done = enricher
-            .process(Batch::from_lines(first, lines()))
+            .process(Batch::from_lines(first, lines()).expect("a small batch fits"))
             .await
             .unwrap();
         assert_eq!(done.failure, None);
@@ -161,7 +157,7 @@ async fn records_carry_the_enrichments() {
     let recorder = Arc::new(Recorder::default());
     let enricher = with_zen(&recorder, "honeypot").await;
     let done = enricher
-        .process(Batch::from_lines(1, lines()))
+        .process(Batch::from_lines(1, lines()).expect("a small batch fits"))
         .await
         .unwrap();
     let out = records(&done.jsonl);
@@ -208,10 +204,10 @@ async fn records_carry_the_enrichments() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keyword_in_both_lists_keeps_both_sources() {
     let recorder = Arc::new(Recorder::default());
-    let enricher = builder(&recorder).build().await.unwrap();
+    let enricher = builder(&recorder, &[]).build().await.unwrap();
     let line = util::line("192.0.2.11", "Mozilla/5.0 internet-measurement.com bot");
     let done = enricher
-        .process(Batch::from_lines(1, [line]))
+        .process(Batch::from_lines(1, [line]).expect("a small batch fits"))
         .await
         .unwrap();
     assert_eq!(
@@ -223,7 +219,7 @@ async fn a_keyword_in_both_lists_keeps_both_sources() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_configuration_is_a_typed_error() {
     let recorder = Arc::new(Recorder::default());
-    let err = builder(&recorder)
+    let err = builder(&recorder, &[])
         .setting(
             "extra-dns-keywords",
             SettingValue::Texts(vec!["ok".into(), String::new()]),
@@ -235,7 +231,7 @@ async fn bad_configuration_is_a_typed_error() {
         Error::Config { field, .. } => assert_eq!(field, "extra-dns-keywords[1]"),
         other => panic!("expected a config error, got {other:?}"),
     }
-    let err = builder(&recorder)
+    let err = builder(&recorder, &[])
         .setting("no-such-setting", SettingValue::Flag(true))
         .build()
         .await
@@ -248,7 +244,7 @@ async fn bad_configuration_is_a_typed_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn defaults_and_version_describe_the_settings() {
-    let enricher = builder(&Arc::new(Recorder::default()))
+    let enricher = builder(&Arc::new(Recorder::default()), &[])
         .build()
         .await
         .unwrap();
@@ -274,14 +270,14 @@ async fn defaults_and_version_describe_the_settings() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_of_batches_comes_back_in_order() {
     let enricher = Arc::new(
-        builder(&Arc::new(Recorder::default()))
+        builder(&Arc::new(Recorder::default()), &[])
             .instances(3)
             .build()
             .await
             .unwrap(),
     );
     let batches = (0..20u64).map(|i| {
-        let mut b = Batch::from_lines(1 + i * 6, lines());
+        let mut b = Batch::from_lines(1 + i * 6, lines()).expect("a small batch fits");
         b.source = Some(format!("part-{i}.log"));
         b
     });
@@ -299,7 +295,7 @@ async fn a_stream_of_batches_comes_back_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_component_imports_exactly_our_four_interfaces() {
-    let enricher = builder(&Arc::new(Recorder::default()))
+    let enricher = builder(&Arc::new(Recorder::default()), &[])
         .build()
         .await
         .unwrap();

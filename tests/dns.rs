@@ -4,9 +4,9 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use fixture::dns::{DnsFixture, FixtureConfig, dnsbl_name, reverse_name};
-use logenrich::dns::{DnsProvider, DnsSettings, DnsStats};
-use logenrich::lookup::{DnsblOutcome, LookupError, PtrOutcome};
+use fixture::dns::{DnsFixture, FixtureConfig, dnsbl_query_name, ptr_query_name};
+use logenrich_dns::{DnsProvider, DnsSettings, DnsStats};
+use logenrich::{DnsblOutcome, LookupError, PtrOutcome};
 
 const ZONE: &str = "bl.test";
 
@@ -64,7 +64,7 @@ async fn reverse_finds_v4_and_v6_names_in_input_order() {
         ]
     );
     assert_eq!(
-        fixture.queries_for(&reverse_name(ip("192.0.2.1"))),
+        fixture.queries_for(&ptr_query_name(ip("192.0.2.1"))),
         1,
         "deduplicated within the batch"
     );
@@ -77,9 +77,9 @@ async fn reverse_reports_timeout_servfail_and_refused_and_remembers_them_briefly
     let config = FixtureConfig::default().with_ptr(ip("192.0.2.1"), "ok.example.test");
     let (fixture, provider) = start(config).await;
     let handle = fixture.handle();
-    handle.drop_name(&reverse_name(ip("192.0.2.10")));
-    handle.servfail_name(&reverse_name(ip("192.0.2.11")));
-    handle.refuse_name(&reverse_name(ip("192.0.2.12")));
+    handle.drop_name(&ptr_query_name(ip("192.0.2.10")));
+    handle.servfail_name(&ptr_query_name(ip("192.0.2.11")));
+    handle.refuse_name(&ptr_query_name(ip("192.0.2.12")));
     let ips = [
         ip("192.0.2.10"),
         ip("192.0.2.11"),
@@ -106,7 +106,7 @@ async fn reverse_reports_timeout_servfail_and_refused_and_remembers_them_briefly
     // for a dead or refusing server again; the success is cached too.
     let asked: Vec<u64> = ips
         .iter()
-        .map(|&a| fixture.queries_for(&reverse_name(a)))
+        .map(|&a| fixture.queries_for(&ptr_query_name(a)))
         .collect();
     handle.clear_faults();
     let started = Instant::now();
@@ -119,7 +119,7 @@ async fn reverse_reports_timeout_servfail_and_refused_and_remembers_them_briefly
     assert_eq!(again, expected);
     let asked_again: Vec<u64> = ips
         .iter()
-        .map(|&a| fixture.queries_for(&reverse_name(a)))
+        .map(|&a| fixture.queries_for(&ptr_query_name(a)))
         .collect();
     assert_eq!(asked_again, asked, "nothing asked twice");
 
@@ -129,7 +129,7 @@ async fn reverse_reports_timeout_servfail_and_refused_and_remembers_them_briefly
         ..settings(fixture.addr())
     })
     .expect("provider");
-    handle.servfail_name(&reverse_name(ip("192.0.2.11")));
+    handle.servfail_name(&ptr_query_name(ip("192.0.2.11")));
     let _ = fresh.reverse(&ips[1..2]).await;
     handle.clear_faults();
     let out = fresh.reverse(&ips[1..2]).await;
@@ -156,7 +156,7 @@ async fn cache_answers_the_second_batch() {
     assert_eq!(first[1], found("h-10-9-0-1.scan.example.test"));
     for ip in &ips {
         assert_eq!(
-            fixture.queries_for(&reverse_name(*ip)),
+            fixture.queries_for(&ptr_query_name(*ip)),
             1,
             "{ip} asked once"
         );
@@ -169,7 +169,7 @@ async fn cache_answers_the_second_batch() {
     let nx = [ip("10.99.0.1")];
     assert_eq!(provider.reverse(&nx).await, [PtrOutcome::NotFound]);
     assert_eq!(provider.reverse(&nx).await, [PtrOutcome::NotFound]);
-    assert_eq!(fixture.queries_for(&reverse_name(nx[0])), 1);
+    assert_eq!(fixture.queries_for(&ptr_query_name(nx[0])), 1);
 }
 
 #[tokio::test]
@@ -196,17 +196,17 @@ async fn cache_follows_answer_and_soa_ttls() {
         .reverse(&[ip("192.0.2.1"), ip("192.0.2.2"), ip("192.0.2.3")])
         .await;
     assert_eq!(
-        fixture.queries_for(&reverse_name(ip("192.0.2.1"))),
+        fixture.queries_for(&ptr_query_name(ip("192.0.2.1"))),
         2,
         "expired"
     );
     assert_eq!(
-        fixture.queries_for(&reverse_name(ip("192.0.2.3"))),
+        fixture.queries_for(&ptr_query_name(ip("192.0.2.3"))),
         2,
         "negative expired"
     );
     assert_eq!(
-        fixture.queries_for(&reverse_name(ip("192.0.2.2"))),
+        fixture.queries_for(&ptr_query_name(ip("192.0.2.2"))),
         1,
         "still cached"
     );
@@ -330,10 +330,10 @@ async fn dnsbl_reports_listings_raw() {
     ];
     assert_eq!(out, expected);
     // The mapped address was queried as IPv4, once, and the TXT only for listings.
-    let name = dnsbl_name(ip("192.0.2.99"), ZONE);
+    let name = dnsbl_query_name(ip("192.0.2.99"), ZONE);
     assert_eq!(fixture.queries_for(&name), 2, "A and TXT, once");
     assert_eq!(
-        fixture.queries_for(&dnsbl_name(ip("192.0.2.1"), ZONE)),
+        fixture.queries_for(&dnsbl_query_name(ip("192.0.2.1"), ZONE)),
         1,
         "A only"
     );
@@ -349,10 +349,10 @@ async fn dnsbl_failures_and_bad_zones() {
     let (fixture, provider) = start(FixtureConfig::default()).await;
     fixture
         .handle()
-        .servfail_name(&dnsbl_name(ip("192.0.2.5"), ZONE));
+        .servfail_name(&dnsbl_query_name(ip("192.0.2.5"), ZONE));
     fixture
         .handle()
-        .drop_name(&dnsbl_name(ip("192.0.2.6"), ZONE));
+        .drop_name(&dnsbl_query_name(ip("192.0.2.6"), ZONE));
     let out = provider
         .dnsbl(ZONE, &[ip("192.0.2.5"), ip("192.0.2.6")])
         .await;
@@ -388,7 +388,7 @@ async fn truncated_answers_are_retried_over_tcp() {
         reason: Some(reason),
     };
     assert_eq!(out, [expected]);
-    let name = dnsbl_name(ip("192.0.2.50"), ZONE);
+    let name = dnsbl_query_name(ip("192.0.2.50"), ZONE);
     assert_eq!(
         fixture.queries_for(&name),
         3,
@@ -409,7 +409,7 @@ async fn reverse_starts_the_dnsbl_lookups_of_zones_asked_before() {
     provider.reverse(&ips).await;
     // The DNSBL queries went out with the PTR ones, before any `dnsbl` call for them.
     let deadline = Instant::now() + Duration::from_secs(2);
-    while fixture.queries_for(&dnsbl_name(ips[1], ZONE)) == 0 {
+    while fixture.queries_for(&dnsbl_query_name(ips[1], ZONE)) == 0 {
         assert!(Instant::now() < deadline, "no prefetch");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -417,6 +417,6 @@ async fn reverse_starts_the_dnsbl_lookups_of_zones_asked_before() {
     assert!(matches!(out[0], DnsblOutcome::Listed { .. }));
     assert_eq!(out[1], DnsblOutcome::NotListed);
     // Nothing asked twice: A and TXT of the listing, A of the other.
-    assert_eq!(fixture.queries_for(&dnsbl_name(ips[0], ZONE)), 2);
-    assert_eq!(fixture.queries_for(&dnsbl_name(ips[1], ZONE)), 1);
+    assert_eq!(fixture.queries_for(&dnsbl_query_name(ips[0], ZONE)), 2);
+    assert_eq!(fixture.queries_for(&dnsbl_query_name(ips[1], ZONE)), 1);
 }

@@ -6,7 +6,7 @@
 
 use fixture::corpus::{self, CorpusOptions};
 use logenrich::{Batch, Enricher, SettingValue};
-use logenrich_policy::{BatchIn, Filter, NoLookups, Setting, Value};
+use logenrich_policy::{BatchIn, Filter, NoLookups, Setting};
 
 /// Strings that start attack literals (and near misses), as they reach a field.
 const TOKENS: &[&str] = &[
@@ -55,12 +55,12 @@ fn attack_lines() -> Vec<String> {
 
 fn native(lines: &[String]) -> Vec<u8> {
     let filter = Filter::new(&[
-        Setting::new("reverse-dns", Value::Flag(false)),
-        Setting::new("geoip", Value::Flag(false)),
-        Setting::new("attacks", Value::Flag(true)),
+        Setting::new("reverse-dns", SettingValue::Flag(false)),
+        Setting::new("geoip", SettingValue::Flag(false)),
+        Setting::new("attacks", SettingValue::Flag(true)),
     ])
     .unwrap();
-    let batch = Batch::from_lines(1, lines);
+    let batch = Batch::from_lines(1, lines).expect("the corpus fits in one batch");
     let mut out = Vec::new();
     logenrich_policy::batch::process(
         &filter,
@@ -90,7 +90,10 @@ fn component(lines: &[String]) -> Vec<u8> {
             .build()
             .await
             .unwrap();
-        let done = enricher.process(Batch::from_lines(1, lines)).await.unwrap();
+        let done = enricher
+            .process(Batch::from_lines(1, lines).expect("fits"))
+            .await
+            .unwrap();
         assert!(done.failure.is_none(), "{:?}", done.failure);
         done.jsonl
     })

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
 use logenrich::{Batch, Enricher, SettingValue};
-use logenrich_policy::{BatchIn, Filter, NoLookups, Setting, Value};
+use logenrich_policy::{BatchIn, Filter, NoLookups, Setting};
 
 use crate::report::{Report, Row, alternate, median, rate};
 
@@ -50,7 +50,7 @@ pub fn batches(lines: &[String]) -> Vec<Batch> {
     lines
         .chunks(BATCH)
         .enumerate()
-        .map(|(i, chunk)| Batch::from_lines((i * BATCH) as u64 + 1, chunk))
+        .map(|(i, chunk)| Batch::from_lines((i * BATCH) as u64 + 1, chunk).expect("a 2048-line batch fits"))
         .collect()
 }
 
@@ -62,8 +62,8 @@ struct Native {
 impl Native {
     fn new() -> anyhow::Result<Self> {
         let filter = Filter::new(&[
-            Setting::new("reverse-dns", Value::Flag(false)),
-            Setting::new("geoip", Value::Flag(false)),
+            Setting::new("reverse-dns", SettingValue::Flag(false)),
+            Setting::new("geoip", SettingValue::Flag(false)),
         ])
         .map_err(|e| anyhow!("native config rejected: {e}"))?;
         Ok(Native { filter })

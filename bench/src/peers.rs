@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::Context as _;
-use logenrich::dns::{DnsProvider, DnsSettings};
+use logenrich_dns::{DnsProvider, DnsSettings};
 use serde_json::Value;
 
 use crate::ctx::{Ctx, arg};

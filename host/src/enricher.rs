@@ -8,7 +8,8 @@
 //!     .setting("reverse-dns", SettingValue::Flag(false))
 //!     .build()
 //!     .await?;
-//! let batch = Batch::from_lines(1, ["192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET / HTTP/1.1\" 200 1"]);
+//! let batch = Batch::from_lines(1, ["192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] \"GET / HTTP/1.1\" 200 1"])
+//!     .expect("one short line fits");
 //! let done = enricher.process(batch).await?;
 //! std::io::Write::write_all(&mut std::io::stdout(), &done.jsonl).ok();
 //! # Ok(()) }
@@ -17,17 +18,17 @@
 //! A trap in the component never loses lines: the batch comes back with one failure record
 //! per line ([`Processed::failure`] says why) and the instance is replaced.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
+use logenrich_types::provider::{Cymru, Dnsbl, GeoLookup, ReverseDns};
+use logenrich_types::{Setting, SettingValue};
 
-use crate::component::{self, Instance, Limits, Providers, Runtime};
-use crate::lookup::{Cymru, Dnsbl, GeoLookup, ReverseDns};
-pub use crate::types::{Batch, BatchStats, CallCounts, Processed, Setting, SettingValue};
+use crate::component::{self, Imports, Instance, Limits, Runtime};
+use crate::types::{Batch, BatchStats, CallCounts, Processed};
 
 /// Why an [`Enricher`] could not be built or could not make an instance.
 #[derive(Debug, thiserror::Error)]
@@ -58,30 +59,6 @@ pub enum Error {
     Instance(String),
 }
 
-fn to_wit(s: &Setting) -> component::Setting {
-    component::Setting {
-        name: s.name.clone(),
-        value: match &s.value {
-            SettingValue::Flag(v) => component::SettingValue::Flag(*v),
-            SettingValue::Text(v) => component::SettingValue::Text(v.clone()),
-            SettingValue::Texts(v) => component::SettingValue::Texts(v.clone()),
-            SettingValue::Table(v) => component::SettingValue::Table(v.clone()),
-        },
-    }
-}
-
-fn from_wit(s: component::Setting) -> Setting {
-    Setting {
-        name: s.name,
-        value: match s.value {
-            component::SettingValue::Flag(v) => SettingValue::Flag(v),
-            component::SettingValue::Text(v) => SettingValue::Text(v),
-            component::SettingValue::Texts(v) => SettingValue::Texts(v),
-            component::SettingValue::Table(v) => SettingValue::Table(v),
-        },
-    }
-}
-
 /// Where the component comes from.
 #[derive(Debug, Clone)]
 enum Source {
@@ -93,11 +70,13 @@ enum Source {
 /// Builds an [`Enricher`].
 pub struct EnricherBuilder {
     source: Source,
-    providers: Providers,
+    imports: Imports,
     settings: Vec<Setting>,
     instances: usize,
     cache_dir: Option<PathBuf>,
     limits: Limits,
+    /// The DNSBL zones given with [`EnricherBuilder::dnsbl`].
+    zones: Option<Vec<String>>,
 }
 
 /// The default guest-time limit of one call into the component: a 2048-line batch takes
@@ -133,27 +112,34 @@ impl EnricherBuilder {
 
     /// Answers the `dns` import with `provider` (else every PTR lookup fails).
     pub fn reverse_dns(mut self, provider: Arc<dyn ReverseDns>) -> Self {
-        self.providers.ptr = Some(provider);
+        self.imports.dns.provider = Some(provider);
         self
     }
 
-    /// Answers the `dnsbl` import with `provider`, for the zones of the `dnsbl-zones`
-    /// setting only.
-    pub fn dnsbl(mut self, provider: Arc<dyn Dnsbl>) -> Self {
-        self.providers.dnsbl = Some(provider);
+    /// Answers the `dnsbl` import with `provider` for `zones` and no other zone, and
+    /// gives the component those zones (its `dnsbl-zones` setting, set after every other
+    /// setting so that it wins). A zone is compared without case or trailing dot.
+    pub fn dnsbl<Z: Into<String>>(
+        mut self,
+        provider: Arc<dyn Dnsbl>,
+        zones: impl IntoIterator<Item = Z>,
+    ) -> Self {
+        let zones: Vec<String> = zones.into_iter().map(Into::into).collect();
+        self.imports.dnsbl = component::dnsbl::State::new(provider, &zones);
+        self.zones = Some(zones);
         self
     }
 
     /// Answers the `geoip` import with `provider` (else no address is found).
     pub fn geoip(mut self, provider: Arc<dyn GeoLookup>) -> Self {
-        self.providers.geoip = Some(provider);
+        self.imports.geoip.provider = Some(provider);
         self
     }
 
     /// Answers the `cymru` import with `provider` (else every query fails). The component
     /// calls it only with its `cymru` setting on.
     pub fn cymru(mut self, provider: Arc<dyn Cymru>) -> Self {
-        self.providers.cymru = Some(provider);
+        self.imports.cymru.provider = Some(provider);
         self
     }
 
@@ -224,18 +210,21 @@ impl EnricherBuilder {
             ),
             Source::Bytes(b) => (b.as_slice().into(), "the given component".into()),
         };
-        self.providers.zones = zones_of(&self.settings);
+        if let Some(zones) = self.zones.take() {
+            self.settings
+                .push(Setting::new("dnsbl-zones", SettingValue::Texts(zones)));
+        }
         let runtime = Runtime::new(
             &bytes,
             &name,
             self.cache_dir.as_deref(),
-            self.providers,
+            self.imports,
             self.limits,
         )
         .map_err(Error::Load)?;
         let enricher = Enricher {
             runtime: Arc::new(runtime),
-            settings: self.settings.iter().map(to_wit).collect(),
+            settings: self.settings.iter().map(component::setting_to_wit).collect(),
             free: Mutex::new(Vec::new()),
             keep: self.instances,
         };
@@ -243,19 +232,6 @@ impl EnricherBuilder {
         enricher.give_back(first);
         Ok(enricher)
     }
-}
-
-/// The zones named by the last `dnsbl-zones` setting, as the allow-list keys.
-fn zones_of(settings: &[Setting]) -> HashSet<String> {
-    settings
-        .iter()
-        .rev()
-        .find(|s| s.name == "dnsbl-zones")
-        .map(|s| match &s.value {
-            SettingValue::Texts(zones) => zones.iter().map(|z| component::zone_key(z)).collect(),
-            _ => HashSet::new(),
-        })
-        .unwrap_or_default()
 }
 
 /// A configured component with a pool of instances. Cheap to share (`Arc`) between tasks.
@@ -285,7 +261,7 @@ impl Enricher {
     pub fn builder() -> EnricherBuilder {
         EnricherBuilder {
             source: Source::Embedded,
-            providers: Providers::default(),
+            imports: Imports::default(),
             settings: Vec::new(),
             instances: 8,
             cache_dir: None,
@@ -293,6 +269,7 @@ impl Enricher {
                 deadline: Some(DEFAULT_DEADLINE),
                 memory: DEFAULT_MEMORY_LIMIT,
             },
+            zones: None,
         }
     }
 
@@ -323,6 +300,13 @@ impl Enricher {
     /// Processes one batch on an idle instance (a new one when none is idle). A trap or a
     /// broken answer is not an error: the batch comes back with failure records.
     pub async fn process(&self, batch: Batch) -> Result<Processed, Error> {
+        if batch.is_empty() && batch.oversized.is_none() {
+            // Nothing for the component to do (a source's mark may travel alone).
+            return Ok(Processed {
+                batch,
+                ..Processed::default()
+            });
+        }
         if let Some(len) = batch.oversized {
             // Bad input, not a component failure: an error record like a parse error's.
             let kept = batch.data.len();
@@ -391,16 +375,34 @@ impl Enricher {
     where
         S: Stream<Item = Batch> + Send + 'static,
     {
+        self.process_stream_with(batches.map(|b| ((), b)), in_flight)
+            .map(|((), done)| done)
+    }
+
+    /// [`Enricher::process_stream`] for batches that carry something of the caller's
+    /// along (a checkpoint mark, a message to acknowledge): each comes back with its own.
+    pub fn process_stream_with<T, S>(
+        self: &Arc<Self>,
+        batches: S,
+        in_flight: usize,
+    ) -> impl Stream<Item = (T, Result<Processed, Error>)> + use<T, S>
+    where
+        T: Send + 'static,
+        S: Stream<Item = (T, Batch)> + Send + 'static,
+    {
         let this = Arc::clone(self);
         batches
-            .map(move |batch| {
+            .map(move |(tag, batch)| {
                 let this = Arc::clone(&this);
-                tokio::spawn(async move { this.process(batch).await })
+                async move {
+                    let done = tokio::spawn(async move { this.process(batch).await }).await;
+                    let done = done.unwrap_or_else(|e| {
+                        Err(Error::Instance(format!("batch task failed: {e}")))
+                    });
+                    (tag, done)
+                }
             })
             .buffered(in_flight.max(1))
-            .map(|joined| {
-                joined.unwrap_or_else(|e| Err(Error::Instance(format!("batch task failed: {e}"))))
-            })
     }
 
     /// Every setting the component knows, with its default value.
@@ -411,7 +413,7 @@ impl Enricher {
             .await
             .map_err(|e| Error::Instance(component::one_line(&e)))?;
         self.give_back(inst);
-        Ok(got.into_iter().map(from_wit).collect())
+        Ok(got.into_iter().map(component::setting_from_wit).collect())
     }
 
     /// The contract version the component implements, e.g. `0.3.0`.
@@ -437,18 +439,21 @@ impl Enricher {
 
     /// Import calls so far.
     pub fn call_counts(&self) -> CallCounts {
-        let c = &self.runtime.providers.counters;
-        let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        let imports = &self.runtime.imports;
+        let (dns_calls, dns_addresses) = imports.dns.counter.get();
+        let (dnsbl_calls, dnsbl_addresses) = imports.dnsbl.counter.get();
+        let (geoip_calls, geoip_addresses) = imports.geoip.counter.get();
+        let (cymru_calls, cymru_keys) = imports.cymru.counter.get();
         CallCounts {
-            dns_calls: get(&c.dns_calls),
-            dns_addresses: get(&c.dns_addresses),
-            dnsbl_calls: get(&c.dnsbl_calls),
-            dnsbl_addresses: get(&c.dnsbl_addresses),
-            geoip_calls: get(&c.geoip_calls),
-            geoip_addresses: get(&c.geoip_addresses),
-            refused_zones: get(&c.refused_zones),
-            cymru_calls: get(&c.cymru_calls),
-            cymru_keys: get(&c.cymru_keys),
+            dns_calls,
+            dns_addresses,
+            dnsbl_calls,
+            dnsbl_addresses,
+            geoip_calls,
+            geoip_addresses,
+            refused_zones: imports.dnsbl.refused.load(Ordering::Relaxed),
+            cymru_calls,
+            cymru_keys,
         }
     }
 }

@@ -1,28 +1,17 @@
-//! The plain data of the embedding API: settings, batches in, processed batches out, and
-//! import call counts. No wasmtime or generated type appears here.
+//! The plain data of the embedding API: batches in, processed batches out, and import
+//! call counts (settings and lookup outcomes are `logenrich-types`'). No wasmtime or
+//! generated type appears here.
 
 use std::net::IpAddr;
 
-/// A setting's value, as the WIT `setting-value`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SettingValue {
-    /// On or off.
-    Flag(bool),
-    /// One word or name.
-    Text(String),
-    /// A list of words or names.
-    Texts(Vec<String>),
-    /// Key → value pairs, in order.
-    Table(Vec<(String, String)>),
-}
-
-/// A named setting (see the WIT `setting` for the names a 0.2 component knows).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
-    /// The name, e.g. `format`.
-    pub name: String,
-    /// The value.
-    pub value: SettingValue,
+/// A line that does not fit in a [`Batch`]: its data would pass [`Batch::MAX_BYTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a batch holds at most {} bytes; this line of {line} bytes would make it {total}", Batch::MAX_BYTES)]
+pub struct BatchFull {
+    /// The line's length.
+    pub line: usize,
+    /// What the batch's data would have become.
+    pub total: usize,
 }
 
 /// A run of consecutive lines of one input, as one buffer plus line ends.
@@ -51,23 +40,41 @@ impl Batch {
         }
     }
 
-    /// A batch of `lines` (without their newlines).
-    pub fn from_lines<L: AsRef<[u8]>>(first_line: u64, lines: impl IntoIterator<Item = L>) -> Self {
+    /// The most bytes of line data a batch holds: its line ends are `u32` offsets.
+    pub const MAX_BYTES: usize = u32::MAX as usize;
+
+    /// A batch of `lines` (without their newlines), or [`BatchFull`] when together they
+    /// pass [`Batch::MAX_BYTES`].
+    pub fn from_lines<L: AsRef<[u8]>>(
+        first_line: u64,
+        lines: impl IntoIterator<Item = L>,
+    ) -> Result<Self, BatchFull> {
         let mut batch = Self::new(first_line);
         for line in lines {
-            batch.push_line(line.as_ref());
+            batch.push_line(line.as_ref())?;
         }
-        batch
+        Ok(batch)
     }
 
-    /// Appends a line (without its newline).
-    ///
-    /// # Panics
-    /// When the batch would exceed 4 GiB, which its `u32` offsets cannot address.
-    pub fn push_line(&mut self, line: &[u8]) {
+    /// Whether a line of `len` bytes still fits.
+    pub fn fits(&self, len: usize) -> bool {
+        self.data
+            .len()
+            .checked_add(len)
+            .is_some_and(|total| total <= Self::MAX_BYTES)
+    }
+
+    /// Appends a line (without its newline); a line that does not [fit](Batch::fits) is
+    /// refused and the batch left as it was.
+    pub fn push_line(&mut self, line: &[u8]) -> Result<(), BatchFull> {
+        let total = self.data.len().saturating_add(line.len());
+        let end = u32::try_from(total).map_err(|_| BatchFull {
+            line: line.len(),
+            total,
+        })?;
         self.data.extend_from_slice(line);
-        let end = u32::try_from(self.data.len()).expect("a batch holds at most 4 GiB");
         self.ends.push(end);
+        Ok(())
     }
 
     /// The number of lines.

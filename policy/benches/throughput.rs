@@ -18,7 +18,7 @@ fn cpu_seconds(wall: Instant) -> f64 {
         .map_or_else(|| wall.elapsed().as_secs_f64(), |ns| ns as f64 / 1e9)
 }
 
-use logenrich_policy::settings::{Setting, Value};
+use logenrich_policy::settings::{Setting, SettingValue};
 use logenrich_policy::{BatchIn, Filter, NoLookups};
 
 /// The honeypot layout as an nginx `log_format` string (reference §1).
@@ -149,8 +149,8 @@ fn measure(configs: &[(&str, Filter)], batches: &[(Vec<u8>, Vec<u32>)], lines: u
 
 fn filter(settings: &[Setting]) -> Filter {
     let mut settings = settings.to_vec();
-    settings.push(Setting::new("reverse-dns", Value::Flag(false)));
-    settings.push(Setting::new("geoip", Value::Flag(false)));
+    settings.push(Setting::new("reverse-dns", SettingValue::Flag(false)));
+    settings.push(Setting::new("geoip", SettingValue::Flag(false)));
     Filter::new(&settings).expect("bench settings")
 }
 
@@ -184,9 +184,9 @@ fn main() {
     println!(
         "{lines} generated honeypot lines, batches of 2048, lookups off, CPU time, best of 5 interleaved"
     );
-    let off = Setting::new("attacks", Value::Flag(false));
-    let honeypot = Setting::new("format", Value::Text("honeypot".into()));
-    let custom = Setting::new("log-format", Value::Text(HONEYPOT.into()));
+    let off = Setting::new("attacks", SettingValue::Flag(false));
+    let honeypot = Setting::new("format", SettingValue::Text("honeypot".into()));
+    let custom = Setting::new("log-format", SettingValue::Text(HONEYPOT.into()));
     let mut configs = vec![
         (
             "built-in honeypot, no attack tags",

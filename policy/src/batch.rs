@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 
 use crate::json::{self, TimeWriter};
-use crate::lookups::{DnsblAnswer, Geo, LookupError, Lookups, Ptr};
+use crate::lookups::{DnsblOutcome, GeoRecord, LookupError, Lookups, PtrOutcome};
 use crate::parse::{ParseError, Parsed, dash_none};
 use crate::scanner::Evidence;
 use crate::settings::Filter;
@@ -76,21 +76,21 @@ fn fit<T>(got: Vec<T>, n: usize, what: &str, failed: impl Fn(String) -> T) -> Ve
 fn encode_client(
     out: &mut Vec<u8>,
     filter: &Filter,
-    ptr: Option<&Ptr>,
-    dnsbl: &[Vec<DnsblAnswer>],
+    ptr: Option<&PtrOutcome>,
+    dnsbl: &[Vec<DnsblOutcome>],
     slot: usize,
-    geo: Option<&Geo>,
+    geo: Option<&GeoRecord>,
 ) {
     out.extend_from_slice(b"\"dns\":");
     match ptr {
         None => out.extend_from_slice(b"null"),
-        Some(Ptr::Found(name)) => {
+        Some(PtrOutcome::Found(name)) => {
             out.extend_from_slice(b"{\"name\":");
             json::str(out, name);
             out.extend_from_slice(b",\"status\":\"found\"}");
         }
-        Some(Ptr::NotFound) => out.extend_from_slice(b"{\"name\":null,\"status\":\"not_found\"}"),
-        Some(Ptr::Failed(e)) => {
+        Some(PtrOutcome::NotFound) => out.extend_from_slice(b"{\"name\":null,\"status\":\"not_found\"}"),
+        Some(PtrOutcome::Failed(e)) => {
             out.extend_from_slice(b"{\"name\":null,\"status\":");
             out.extend_from_slice(if matches!(e, LookupError::Timeout) {
                 b"\"timeout\""
@@ -108,9 +108,9 @@ fn encode_client(
             out.push(b',');
         }
         let verdict = match &answers[slot] {
-            DnsblAnswer::Listed { answers, reason } => zone.decode(answers, reason.clone()),
-            DnsblAnswer::NotListed => crate::dnsbl::Verdict::default(),
-            DnsblAnswer::Failed(e) => crate::dnsbl::Verdict {
+            DnsblOutcome::Listed { answers, reason } => zone.decode(answers, reason.clone()),
+            DnsblOutcome::NotListed => crate::dnsbl::Verdict::default(),
+            DnsblOutcome::Failed(e) => crate::dnsbl::Verdict {
                 error: Some(e.text().to_string()),
                 ..Default::default()
             },
@@ -211,10 +211,10 @@ pub fn process(
 
     let clients = &stats.clients;
     let n = clients.len();
-    let failed_ptr = |m| Ptr::Failed(LookupError::Other(m));
+    let failed_ptr = |m| PtrOutcome::Failed(LookupError::Other(m));
     let ptr = (filter.reverse_dns && n > 0)
         .then(|| fit(lookups.reverse(clients), n, "dns.reverse", failed_ptr));
-    let dnsbl: Vec<Vec<DnsblAnswer>> = filter
+    let dnsbl: Vec<Vec<DnsblOutcome>> = filter
         .zones
         .iter()
         .map(|zone| {
@@ -224,7 +224,7 @@ pub fn process(
                 Vec::new()
             };
             fit(got, n, "dnsbl.lookup", |m| {
-                DnsblAnswer::Failed(LookupError::Other(m))
+                DnsblOutcome::Failed(LookupError::Other(m))
             })
         })
         .collect();
@@ -247,7 +247,7 @@ pub fn process(
         }
         bounds.push(fragments.len());
         dns_matches.push(match p {
-            Some(Ptr::Found(name)) => filter.tagger.dns_matches(name),
+            Some(PtrOutcome::Found(name)) => filter.tagger.dns_matches(name),
             _ => Vec::new(),
         });
     }

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde_json::Value as Json;
 
 use super::*;
-use crate::settings::{Setting, Value};
+use crate::settings::{Setting, SettingValue};
 
 /// Answers like a small world and records every call.
 #[derive(Default)]
@@ -21,41 +21,41 @@ fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
 }
 
 impl Lookups for Double {
-    fn reverse(&mut self, ips: &[IpAddr]) -> Vec<Ptr> {
+    fn reverse(&mut self, ips: &[IpAddr]) -> Vec<PtrOutcome> {
         self.reverse_calls.push(ips.to_vec());
         if self.short_answers {
             return Vec::new();
         }
         ips.iter()
             .map(|ip| match ip {
-                ip if *ip == v4(198, 51, 100, 9) => Ptr::Found("scanner-9.census.shodan.io".into()),
-                ip if *ip == v4(203, 0, 113, 1) => Ptr::Failed(LookupError::Timeout),
-                IpAddr::V6(_) => Ptr::Found("v6.example.net".into()),
-                _ => Ptr::NotFound,
+                ip if *ip == v4(198, 51, 100, 9) => PtrOutcome::Found("scanner-9.census.shodan.io".into()),
+                ip if *ip == v4(203, 0, 113, 1) => PtrOutcome::Failed(LookupError::Timeout),
+                IpAddr::V6(_) => PtrOutcome::Found("v6.example.net".into()),
+                _ => PtrOutcome::NotFound,
             })
             .collect()
     }
-    fn dnsbl(&mut self, zone: &str, ips: &[IpAddr]) -> Vec<DnsblAnswer> {
+    fn dnsbl(&mut self, zone: &str, ips: &[IpAddr]) -> Vec<DnsblOutcome> {
         self.dnsbl_calls.push((zone.to_string(), ips.to_vec()));
         ips.iter()
             .map(|ip| match ip {
-                ip if *ip == v4(198, 51, 100, 9) => DnsblAnswer::Listed {
+                ip if *ip == v4(198, 51, 100, 9) => DnsblOutcome::Listed {
                     answers: vec![Ipv4Addr::new(127, 0, 0, 4)],
                     reason: Some("see https://example.test".into()),
                 },
-                ip if *ip == v4(192, 0, 2, 38) => DnsblAnswer::Listed {
+                ip if *ip == v4(192, 0, 2, 38) => DnsblOutcome::Listed {
                     answers: vec![Ipv4Addr::new(127, 255, 255, 254)],
                     reason: None,
                 },
-                _ => DnsblAnswer::NotListed,
+                _ => DnsblOutcome::NotListed,
             })
             .collect()
     }
-    fn geoip(&mut self, ips: &[IpAddr]) -> Vec<Option<Geo>> {
+    fn geoip(&mut self, ips: &[IpAddr]) -> Vec<Option<GeoRecord>> {
         self.geoip_calls.push(ips.to_vec());
         ips.iter()
             .map(|ip| {
-                (*ip == v4(198, 51, 100, 9)).then(|| Geo {
+                (*ip == v4(198, 51, 100, 9)).then(|| GeoRecord {
                     country_code: Some("NL".into()),
                     country_name: Some("Netherlands".into()),
                     subdivision: None,
@@ -91,11 +91,11 @@ fn zones() -> Filter {
     Filter::new(&[
         Setting::new(
             "dnsbl-zones",
-            Value::Texts(vec!["zen.spamhaus.org".into(), "bl.example".into()]),
+            SettingValue::Texts(vec!["zen.spamhaus.org".into(), "bl.example".into()]),
         ),
         Setting::new(
             "dnsbl-codes.bl.example",
-            Value::Table(vec![("127.0.0.4".into(), "exploited".into())]),
+            SettingValue::Table(vec![("127.0.0.4".into(), "exploited".into())]),
         ),
     ])
     .unwrap()
@@ -239,7 +239,7 @@ fn the_encoding_is_canonical_bytes() {
         r#"192.0.2.38 - alice [19/Jul/2022:13:23:20 +0200] "GET /a?b=c HTTP/1.1" 404 232 "http://r.example/" "Python-urllib/3.8" "203.0.113.5, 198.51.100.2" 443 [2001:db8::face]"#.to_string(),
         "bad".to_string(),
     ];
-    let filter = Filter::new(&[Setting::new("geoip", Value::Flag(false))]).unwrap();
+    let filter = Filter::new(&[Setting::new("geoip", SettingValue::Flag(false))]).unwrap();
     let (_, _, text) = run(&filter, &mut Double::default(), 1, Some("a.log"), &lines);
     let want = concat!(
         r#"{"file":"a.log","line":1,"ip":"192.0.2.38","user":"alice","time":"2022-07-19T11:23:20Z","time_offset":"+0200","#,
@@ -286,13 +286,13 @@ fn invalid_utf8_is_decoded_lossily_and_flagged() {
 struct NoLookupsForTest;
 
 impl Lookups for NoLookupsForTest {
-    fn reverse(&mut self, ips: &[IpAddr]) -> Vec<Ptr> {
-        ips.iter().map(|_| Ptr::NotFound).collect()
+    fn reverse(&mut self, ips: &[IpAddr]) -> Vec<PtrOutcome> {
+        ips.iter().map(|_| PtrOutcome::NotFound).collect()
     }
-    fn dnsbl(&mut self, _: &str, ips: &[IpAddr]) -> Vec<DnsblAnswer> {
-        ips.iter().map(|_| DnsblAnswer::NotListed).collect()
+    fn dnsbl(&mut self, _: &str, ips: &[IpAddr]) -> Vec<DnsblOutcome> {
+        ips.iter().map(|_| DnsblOutcome::NotListed).collect()
     }
-    fn geoip(&mut self, ips: &[IpAddr]) -> Vec<Option<Geo>> {
+    fn geoip(&mut self, ips: &[IpAddr]) -> Vec<Option<GeoRecord>> {
         ips.iter().map(|_| None).collect()
     }
 }
@@ -317,8 +317,8 @@ fn bad_offsets_are_clamped_not_a_panic() {
 #[test]
 fn disabled_imports_are_not_called() {
     let filter = Filter::new(&[
-        Setting::new("reverse-dns", Value::Flag(false)),
-        Setting::new("geoip", Value::Flag(false)),
+        Setting::new("reverse-dns", SettingValue::Flag(false)),
+        Setting::new("geoip", SettingValue::Flag(false)),
     ])
     .unwrap();
     let mut d = Double::default();
@@ -390,7 +390,7 @@ fn attack_tags_per_field_with_evidence_and_on_unparsed_lines() {
         out[3].get("attacks").is_none(),
         "no empty list on error records"
     );
-    let off = Filter::new(&[Setting::new("attacks", Value::Flag(false))]).unwrap();
+    let off = Filter::new(&[Setting::new("attacks", SettingValue::Flag(false))]).unwrap();
     let (out, _, _) = run(&off, &mut NoLookupsForTest, 1, None, &lines);
     assert!(out[0].get("attacks").is_none() && out[2].get("attacks").is_none());
 }
@@ -399,7 +399,7 @@ fn attack_tags_per_field_with_evidence_and_on_unparsed_lines() {
 fn custom_format_extra_keys_and_lines_without_a_client() {
     let filter = Filter::new(&[Setting::new(
         "log-format",
-        Value::Text(
+        SettingValue::Text(
             r#"$remote_addr [$time_local] "$request" $status $request_time $upstream_response_time "$http_user_agent" $ssl_protocol"#
                 .into(),
         ),
@@ -444,10 +444,10 @@ fn custom_format_extra_keys_and_lines_without_a_client() {
 #[test]
 fn a_target_rule_and_a_replaced_rule_apply_in_the_batch() {
     let filter = Filter::new(&[
-        Setting::new("attack-defaults", Value::Flag(false)),
+        Setting::new("attack-defaults", SettingValue::Flag(false)),
         Setting::new(
             "attack-rule.admin",
-            Value::Table(vec![
+            SettingValue::Table(vec![
                 ("pattern".into(), "^/admin".into()),
                 ("fields".into(), "target".into()),
             ]),

@@ -1,8 +1,10 @@
-//! Team Cymru's IP → ASN mapping over DNS: query names, the decoding of its TXT answers,
+//! Team Cymru's IP → ASN mapping over DNS: the decoding of its TXT answers,
 //! and the two batched lookups of a batch (origin of each client, then the name of each
 //! distinct origin AS).
 //!
-//! Formats (Team Cymru, "IP to ASN Mapping Service", DNS section; reference §4):
+//! The host builds the query names (`logenrich_types::names`); the component passes it
+//! addresses and AS numbers. Formats (Team Cymru, "IP to ASN Mapping Service", DNS
+//! section; reference §4):
 //! - `<reversed IPv4>.origin.asn.cymru.com` and `<reversed nibbles>.origin6.asn.cymru.com`
 //!   TXT: `"ASN | prefix | CC | registry | allocated"`. A prefix announced by several
 //!   ASes lists them separated by spaces (`"23028 701 | …"`); an address covered by
@@ -19,45 +21,7 @@ use rustc_hash::FxHashMap;
 
 use crate::client::is_private;
 use crate::json;
-use crate::lookups::{LookupError, Lookups, Txt};
-
-/// The zone of IPv4 origin queries.
-pub const ORIGIN_ZONE: &str = "origin.asn.cymru.com";
-/// The zone of IPv6 origin queries.
-pub const ORIGIN6_ZONE: &str = "origin6.asn.cymru.com";
-/// The zone of AS name queries.
-pub const ASN_ZONE: &str = "asn.cymru.com";
-
-/// The origin query name of an address: reversed octets under [`ORIGIN_ZONE`], reversed
-/// nibbles under [`ORIGIN6_ZONE`]; an IPv4-mapped IPv6 address is asked as IPv4.
-pub fn origin_query(ip: IpAddr) -> String {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    };
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, d] = v4.octets();
-            format!("{d}.{c}.{b}.{a}.{ORIGIN_ZONE}")
-        }
-        IpAddr::V6(v6) => {
-            let mut name = String::with_capacity(64 + ORIGIN6_ZONE.len());
-            for byte in v6.octets().iter().rev() {
-                for nibble in [byte & 0xf, byte >> 4] {
-                    name.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
-                    name.push('.');
-                }
-            }
-            name.push_str(ORIGIN6_ZONE);
-            name
-        }
-    }
-}
-
-/// The AS query name of an AS number, e.g. `AS23028.asn.cymru.com`.
-pub fn as_query(asn: u32) -> String {
-    format!("AS{asn}.{ASN_ZONE}")
-}
+use crate::lookups::{LookupError, Lookups, TxtOutcome};
 
 /// A decoded origin answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -174,7 +138,7 @@ pub fn lookup_all(lookups: &mut impl Lookups, clients: &[IpAddr]) -> Vec<Verdict
     let mut asns: Vec<u32> = Vec::new();
     for (ip, txt) in public.iter().zip(origins) {
         let verdict = match txt {
-            Txt::Found(txts) => match best_origin(&txts) {
+            TxtOutcome::Found(txts) => match best_origin(&txts) {
                 Ok(o) => {
                     if !asns.contains(&o.asns[0]) {
                         asns.push(o.asns[0]);
@@ -183,8 +147,8 @@ pub fn lookup_all(lookups: &mut impl Lookups, clients: &[IpAddr]) -> Vec<Verdict
                 }
                 Err(e) => Verdict::Failed(LookupError::Other(e)),
             },
-            Txt::NotFound => Verdict::NotFound,
-            Txt::Failed(e) => Verdict::Failed(e),
+            TxtOutcome::NotFound => Verdict::NotFound,
+            TxtOutcome::Failed(e) => Verdict::Failed(e),
         };
         decoded.insert(*ip, verdict);
     }
@@ -194,7 +158,7 @@ pub fn lookup_all(lookups: &mut impl Lookups, clients: &[IpAddr]) -> Vec<Verdict
             .iter()
             .zip(fitted(lookups.cymru_as(&asns), asns.len(), "cymru as"))
         {
-            if let Txt::Found(txts) = txt
+            if let TxtOutcome::Found(txts) = txt
                 && let Some((_, Some(name))) = txts.iter().find_map(|t| parse_as(t).ok())
             {
                 names.insert(*asn, name);
@@ -214,7 +178,7 @@ pub fn lookup_all(lookups: &mut impl Lookups, clients: &[IpAddr]) -> Vec<Verdict
         .collect()
 }
 
-fn fitted(got: Vec<Txt>, n: usize, what: &str) -> Vec<Txt> {
+fn fitted(got: Vec<TxtOutcome>, n: usize, what: &str) -> Vec<TxtOutcome> {
     if got.len() == n {
         return got;
     }
@@ -224,7 +188,7 @@ fn fitted(got: Vec<Txt>, n: usize, what: &str) -> Vec<Txt> {
         format!("host {what} returned {} results for {n} queries", got.len())
     };
     (0..n)
-        .map(|_| Txt::Failed(LookupError::Other(msg.clone())))
+        .map(|_| TxtOutcome::Failed(LookupError::Other(msg.clone())))
         .collect()
 }
 

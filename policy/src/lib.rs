@@ -28,9 +28,9 @@ pub mod tagging;
 pub mod time;
 
 pub use batch::{BatchIn, BatchStats};
-pub use lookups::{DnsblAnswer, Geo, LookupError, Lookups, NoLookups, Ptr, Txt};
+pub use lookups::{DnsblOutcome, GeoRecord, LookupError, Lookups, NoLookups, PtrOutcome, TxtOutcome};
 pub use session::Session;
-pub use settings::{ConfigError, Filter, Setting, Value};
+pub use settings::{ConfigError, Filter, Setting, SettingValue};
 
 /// The version of the WIT contract this policy implements.
-pub const CONTRACT_VERSION: &str = "0.3.0";
+pub use logenrich_types::CONTRACT_VERSION;

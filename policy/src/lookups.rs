@@ -2,122 +2,36 @@
 //! DNSBL, GeoIP, and (contract 0.3) Team Cymru's TXT answers.
 //!
 //! In the component they are the WIT imports; natively, tests and benchmarks implement
-//! [`Lookups`] with doubles.
+//! [`Lookups`] with doubles. The outcome types are `logenrich-types`', shared with the
+//! host crates.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
-/// Why a DNS lookup failed. Not found is not a failure.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LookupError {
-    /// No answer within the host's timeout and retries.
-    Timeout,
-    /// SERVFAIL.
-    ServerFailure,
-    /// REFUSED.
-    Refused,
-    /// Anything else, described.
-    Other(String),
-}
-
-impl LookupError {
-    /// The text written as a record's `error`.
-    pub fn text(&self) -> &str {
-        match self {
-            LookupError::Timeout => "timeout",
-            LookupError::ServerFailure => "server failure (SERVFAIL)",
-            LookupError::Refused => "refused",
-            LookupError::Other(m) => m,
-        }
-    }
-}
-
-/// The outcome of one reverse lookup.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ptr {
-    /// The PTR name, without the trailing dot.
-    Found(String),
-    /// NXDOMAIN or no PTR record.
-    NotFound,
-    /// The lookup failed.
-    Failed(LookupError),
-}
-
-/// The raw outcome of one DNSBL query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DnsblAnswer {
-    /// The name exists: its A answers and TXT reason.
-    Listed {
-        /// The A records.
-        answers: Vec<Ipv4Addr>,
-        /// The TXT record, if any.
-        reason: Option<String>,
-    },
-    /// NXDOMAIN.
-    NotListed,
-    /// The query failed.
-    Failed(LookupError),
-}
-
-/// The TXT answer of one query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Txt {
-    /// The TXT records, one string per record (the character-strings of a record
-    /// concatenated).
-    Found(Vec<String>),
-    /// NXDOMAIN or no TXT record.
-    NotFound,
-    /// The query failed.
-    Failed(LookupError),
-}
-
-/// What the GeoIP databases know about an address (see the WIT `geo-record`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Geo {
-    /// ISO 3166-1 alpha-2 country code.
-    pub country_code: Option<String>,
-    /// Country name in English.
-    pub country_name: Option<String>,
-    /// First subdivision.
-    pub subdivision: Option<String>,
-    /// City name in English.
-    pub city: Option<String>,
-    /// Latitude in degrees.
-    pub latitude: Option<f64>,
-    /// Longitude in degrees.
-    pub longitude: Option<f64>,
-    /// Accuracy radius in km.
-    pub accuracy_radius: Option<u16>,
-    /// IANA time zone.
-    pub time_zone: Option<String>,
-    /// Autonomous system number.
-    pub asn: Option<u32>,
-    /// Autonomous system organisation.
-    pub as_org: Option<String>,
-}
+pub use logenrich_types::{DnsblOutcome, GeoRecord, LookupError, PtrOutcome, TxtOutcome};
 
 /// The batched lookups. Each returns one result per address, in order; the policy
 /// tolerates a wrong count (every address of the call is then marked failed).
 pub trait Lookups {
     /// Reverse DNS of each address.
-    fn reverse(&mut self, ips: &[IpAddr]) -> Vec<Ptr>;
+    fn reverse(&mut self, ips: &[IpAddr]) -> Vec<PtrOutcome>;
     /// The raw DNSBL answers of `zone` for each address.
-    fn dnsbl(&mut self, zone: &str, ips: &[IpAddr]) -> Vec<DnsblAnswer>;
+    fn dnsbl(&mut self, zone: &str, ips: &[IpAddr]) -> Vec<DnsblOutcome>;
     /// GeoIP of each address.
-    fn geoip(&mut self, ips: &[IpAddr]) -> Vec<Option<Geo>>;
+    fn geoip(&mut self, ips: &[IpAddr]) -> Vec<Option<GeoRecord>>;
 
     /// The TXT answer of each address's Team Cymru origin query
-    /// ([`crate::cymru::origin_query`]). The default answers nothing (an empty list): a
+    /// ([`logenrich_types::names::cymru_origin_name`]). The default answers nothing (an empty list): a
     /// host written before contract 0.3 has no such lookup, and every address is then
     /// reported as failed, "the host offers no Team Cymru lookups".
-    fn cymru_origin(&mut self, ips: &[IpAddr]) -> Vec<Txt> {
+    fn cymru_origin(&mut self, ips: &[IpAddr]) -> Vec<TxtOutcome> {
         let _ = ips;
         Vec::new()
     }
 
     /// The TXT answer of each AS number's Team Cymru query
-    /// ([`crate::cymru::as_query`]). The default answers nothing, like
+    /// ([`logenrich_types::names::cymru_as_name`]). The default answers nothing, like
     /// [`Lookups::cymru_origin`].
-    fn cymru_as(&mut self, asns: &[u32]) -> Vec<Txt> {
+    fn cymru_as(&mut self, asns: &[u32]) -> Vec<TxtOutcome> {
         let _ = asns;
         Vec::new()
     }
@@ -128,15 +42,15 @@ pub trait Lookups {
 pub struct NoLookups;
 
 impl Lookups for NoLookups {
-    fn reverse(&mut self, ips: &[IpAddr]) -> Vec<Ptr> {
-        let e = || Ptr::Failed(LookupError::Other("no lookups here".into()));
+    fn reverse(&mut self, ips: &[IpAddr]) -> Vec<PtrOutcome> {
+        let e = || PtrOutcome::Failed(LookupError::Other("no lookups here".into()));
         ips.iter().map(|_| e()).collect()
     }
-    fn dnsbl(&mut self, _zone: &str, ips: &[IpAddr]) -> Vec<DnsblAnswer> {
-        let e = || DnsblAnswer::Failed(LookupError::Other("no lookups here".into()));
+    fn dnsbl(&mut self, _zone: &str, ips: &[IpAddr]) -> Vec<DnsblOutcome> {
+        let e = || DnsblOutcome::Failed(LookupError::Other("no lookups here".into()));
         ips.iter().map(|_| e()).collect()
     }
-    fn geoip(&mut self, ips: &[IpAddr]) -> Vec<Option<Geo>> {
+    fn geoip(&mut self, ips: &[IpAddr]) -> Vec<Option<GeoRecord>> {
         ips.iter().map(|_| None).collect()
     }
 }

@@ -77,19 +77,19 @@ mod tests {
     use std::panic::{AssertUnwindSafe, catch_unwind};
 
     use super::*;
-    use crate::lookups::{DnsblAnswer, Geo, NoLookups, Ptr};
-    use crate::settings::Value;
+    use crate::lookups::{DnsblOutcome, GeoRecord, NoLookups, PtrOutcome};
+    use crate::settings::SettingValue;
 
     struct Throwing;
 
     impl Lookups for Throwing {
-        fn reverse(&mut self, _: &[IpAddr]) -> Vec<Ptr> {
+        fn reverse(&mut self, _: &[IpAddr]) -> Vec<PtrOutcome> {
             panic!("the host's import threw")
         }
-        fn dnsbl(&mut self, _: &str, _: &[IpAddr]) -> Vec<DnsblAnswer> {
+        fn dnsbl(&mut self, _: &str, _: &[IpAddr]) -> Vec<DnsblOutcome> {
             panic!("the host's import threw")
         }
-        fn geoip(&mut self, _: &[IpAddr]) -> Vec<Option<Geo>> {
+        fn geoip(&mut self, _: &[IpAddr]) -> Vec<Option<GeoRecord>> {
             panic!("the host's import threw")
         }
     }
@@ -112,7 +112,7 @@ mod tests {
     fn an_interrupted_call_does_not_poison_the_session() {
         let session = Session::new();
         session
-            .configure(&[Setting::new("geoip", Value::Flag(false))])
+            .configure(&[Setting::new("geoip", SettingValue::Flag(false))])
             .unwrap();
         let interrupted =
             catch_unwind(AssertUnwindSafe(|| session.process(&mut Throwing, batch())));
@@ -135,11 +135,11 @@ mod tests {
     fn a_rejected_configuration_keeps_the_previous_one() {
         let session = Session::new();
         session
-            .configure(&[Setting::new("reverse-dns", Value::Flag(false))])
+            .configure(&[Setting::new("reverse-dns", SettingValue::Flag(false))])
             .unwrap();
         assert!(
             session
-                .configure(&[Setting::new("nope", Value::Flag(true))])
+                .configure(&[Setting::new("nope", SettingValue::Flag(true))])
                 .is_err()
         );
         let (jsonl, _) = session.process(&mut NoLookups, batch());

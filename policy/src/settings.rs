@@ -10,49 +10,7 @@ use crate::dnsbl::Zone;
 use crate::logformat::{Dialect, LogFormat};
 use crate::parse::{Format, ParseError, Parsed, parse_line};
 use crate::scanner::{DEFAULT_DNS_KEYWORDS, DEFAULT_UA_KEYWORDS, Tagger};
-
-/// A setting's value (the WIT `setting-value`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Value {
-    /// On or off.
-    Flag(bool),
-    /// One word.
-    Text(String),
-    /// A list of words.
-    Texts(Vec<String>),
-    /// Key → value pairs, in order.
-    Table(Vec<(String, String)>),
-}
-
-impl Value {
-    fn shape(&self) -> &'static str {
-        match self {
-            Value::Flag(_) => "flag",
-            Value::Text(_) => "text",
-            Value::Texts(_) => "texts",
-            Value::Table(_) => "table",
-        }
-    }
-}
-
-/// One named setting (the WIT `setting`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
-    /// Its name, e.g. `format`.
-    pub name: String,
-    /// Its value.
-    pub value: Value,
-}
-
-impl Setting {
-    /// A setting from a name and a value.
-    pub fn new(name: impl Into<String>, value: Value) -> Self {
-        Self {
-            name: name.into(),
-            value,
-        }
-    }
-}
+pub use logenrich_types::{Setting, SettingValue};
 
 /// A configuration the policy cannot use (the WIT `config-error`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,34 +60,34 @@ fn texts(l: &[&str]) -> Vec<String> {
 /// Every setting with its default value, in documentation order.
 pub fn defaults() -> Vec<Setting> {
     let mut settings = vec![
-        Setting::new("format", Value::Text("auto".into())),
-        Setting::new("log-format", Value::Text(String::new())),
-        Setting::new("apache-format", Value::Text(String::new())),
-        Setting::new("reverse-dns", Value::Flag(true)),
-        Setting::new("geoip", Value::Flag(true)),
-        Setting::new("cymru", Value::Flag(false)),
-        Setting::new("ua-keywords", Value::Texts(texts(DEFAULT_UA_KEYWORDS))),
-        Setting::new("dns-keywords", Value::Texts(texts(DEFAULT_DNS_KEYWORDS))),
-        Setting::new("extra-ua-keywords", Value::Texts(Vec::new())),
-        Setting::new("extra-dns-keywords", Value::Texts(Vec::new())),
-        Setting::new("dnsbl-zones", Value::Texts(Vec::new())),
+        Setting::new("format", SettingValue::Text("auto".into())),
+        Setting::new("log-format", SettingValue::Text(String::new())),
+        Setting::new("apache-format", SettingValue::Text(String::new())),
+        Setting::new("reverse-dns", SettingValue::Flag(true)),
+        Setting::new("geoip", SettingValue::Flag(true)),
+        Setting::new("cymru", SettingValue::Flag(false)),
+        Setting::new("ua-keywords", SettingValue::Texts(texts(DEFAULT_UA_KEYWORDS))),
+        Setting::new("dns-keywords", SettingValue::Texts(texts(DEFAULT_DNS_KEYWORDS))),
+        Setting::new("extra-ua-keywords", SettingValue::Texts(Vec::new())),
+        Setting::new("extra-dns-keywords", SettingValue::Texts(Vec::new())),
+        Setting::new("dnsbl-zones", SettingValue::Texts(Vec::new())),
         Setting::new(
             format!("{DNSBL_CODES}zen.spamhaus.org"),
-            Value::Table(
+            SettingValue::Table(
                 crate::dnsbl::ZEN_CODES
                     .iter()
                     .map(|(a, m)| (a.to_string(), m.to_string()))
                     .collect(),
             ),
         ),
-        Setting::new("attacks", Value::Flag(true)),
-        Setting::new("attack-defaults", Value::Flag(true)),
-        Setting::new("attack-disable", Value::Texts(Vec::new())),
+        Setting::new("attacks", SettingValue::Flag(true)),
+        Setting::new("attack-defaults", SettingValue::Flag(true)),
+        Setting::new("attack-disable", SettingValue::Texts(Vec::new())),
     ];
     settings.extend(DEFAULT_RULES.iter().map(|r| {
         Setting::new(
             format!("{ATTACK_RULE}{}", r.id),
-            Value::Table(RuleSpec::builtin(r).to_table()),
+            SettingValue::Table(RuleSpec::builtin(r).to_table()),
         )
     }));
     settings
@@ -162,21 +120,21 @@ fn wrong_shape(s: &Setting, want: &str) -> ConfigError {
 impl Raw {
     fn apply(&mut self, s: &Setting) -> Result<(), ConfigError> {
         let texts = |target: &mut Vec<String>| match &s.value {
-            Value::Texts(v) => {
+            SettingValue::Texts(v) => {
                 *target = v.clone();
                 Ok(())
             }
             _ => Err(wrong_shape(s, "texts")),
         };
         let flag = |target: &mut bool| match &s.value {
-            Value::Flag(v) => {
+            SettingValue::Flag(v) => {
                 *target = *v;
                 Ok(())
             }
             _ => Err(wrong_shape(s, "flag")),
         };
         let text = |target: &mut String| match &s.value {
-            Value::Text(v) => {
+            SettingValue::Text(v) => {
                 *target = v.clone();
                 Ok(())
             }
@@ -199,7 +157,7 @@ impl Raw {
             // Also a text of comma-separated ids, so that a host's `NAME=VALUE` option
             // (the CLI's `--setting`) can give it.
             "attack-disable" => match &s.value {
-                Value::Text(t) => {
+                SettingValue::Text(t) => {
                     self.attacks.disable = t
                         .split(',')
                         .map(str::trim)
@@ -213,8 +171,8 @@ impl Raw {
             // A table, or a text that is the pattern alone (default fields).
             name if name.starts_with(ATTACK_RULE) => {
                 let table = match &s.value {
-                    Value::Table(t) => t.clone(),
-                    Value::Text(pattern) => vec![("pattern".to_string(), pattern.clone())],
+                    SettingValue::Table(t) => t.clone(),
+                    SettingValue::Text(pattern) => vec![("pattern".to_string(), pattern.clone())],
                     _ => return Err(wrong_shape(s, "table")),
                 };
                 let id = &name[ATTACK_RULE.len()..];
@@ -223,7 +181,7 @@ impl Raw {
                 Ok(())
             }
             name if name.starts_with(DNSBL_CODES) => match &s.value {
-                Value::Table(t) => {
+                SettingValue::Table(t) => {
                     let zone = normalize_zone(&name[DNSBL_CODES.len()..]);
                     self.codes.retain(|(z, _)| *z != zone);
                     self.codes.push((zone, t.clone()));

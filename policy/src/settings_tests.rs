@@ -2,8 +2,8 @@
 
 use super::*;
 
-fn texts_of(l: &[&str]) -> Value {
-    Value::Texts(texts(l))
+fn texts_of(l: &[&str]) -> SettingValue {
+    SettingValue::Texts(texts(l))
 }
 
 #[test]
@@ -16,21 +16,21 @@ fn defaults_round_trip() {
 
 #[test]
 fn unknown_setting_is_named() {
-    let e = Filter::new(&[Setting::new("colour", Value::Flag(true))]).unwrap_err();
+    let e = Filter::new(&[Setting::new("colour", SettingValue::Flag(true))]).unwrap_err();
     assert_eq!(e.field, "colour");
     assert!(e.reason.contains("unknown setting"), "{}", e.reason);
 }
 
 #[test]
 fn wrong_shape_is_named() {
-    let e = Filter::new(&[Setting::new("geoip", Value::Text("yes".into()))]).unwrap_err();
+    let e = Filter::new(&[Setting::new("geoip", SettingValue::Text("yes".into()))]).unwrap_err();
     assert_eq!(e.field, "geoip");
     assert!(e.reason.contains("flag"), "{}", e.reason);
 }
 
 #[test]
 fn bad_format_value() {
-    let e = Filter::new(&[Setting::new("format", Value::Text("csv".into()))]).unwrap_err();
+    let e = Filter::new(&[Setting::new("format", SettingValue::Text("csv".into()))]).unwrap_err();
     assert_eq!(e.field, "format");
 }
 
@@ -51,7 +51,7 @@ fn zones_with_codes_and_builtins() {
         ),
         Setting::new(
             "dnsbl-codes.bl.example.org",
-            Value::Table(vec![("127.0.0.2".into(), "spam".into())]),
+            SettingValue::Table(vec![("127.0.0.2".into(), "spam".into())]),
         ),
     ])
     .unwrap();
@@ -67,13 +67,13 @@ fn zones_with_codes_and_builtins() {
 fn custom_formats_are_exclusive_and_errors_point_at_the_column() {
     let f = Filter::new(&[Setting::new(
         "log-format",
-        Value::Text("$remote_addr [$time_local] \"$request\"".into()),
+        SettingValue::Text("$remote_addr [$time_local] \"$request\"".into()),
     )])
     .unwrap();
     assert!(f.custom.is_some());
     let e = Filter::new(&[Setting::new(
         "log-format",
-        Value::Text("$remote_addr $status$body_bytes_sent".into()),
+        SettingValue::Text("$remote_addr $status$body_bytes_sent".into()),
     )])
     .unwrap_err();
     assert_eq!(e.field, "log-format");
@@ -82,19 +82,19 @@ fn custom_formats_are_exclusive_and_errors_point_at_the_column() {
         "{}",
         e.reason
     );
-    let e = Filter::new(&[Setting::new("apache-format", Value::Text("%h %Z".into()))]).unwrap_err();
+    let e = Filter::new(&[Setting::new("apache-format", SettingValue::Text("%h %Z".into()))]).unwrap_err();
     assert_eq!(
         (e.field.as_str(), &e.reason[..9]),
         ("apache-format", "column 4:")
     );
     let both = [
-        Setting::new("log-format", Value::Text("$remote_addr".into())),
-        Setting::new("apache-format", Value::Text("%h".into())),
+        Setting::new("log-format", SettingValue::Text("$remote_addr".into())),
+        Setting::new("apache-format", SettingValue::Text("%h".into())),
     ];
     assert_eq!(Filter::new(&both).unwrap_err().field, "apache-format");
     let with_format = [
-        Setting::new("log-format", Value::Text("$remote_addr".into())),
-        Setting::new("format", Value::Text("combined".into())),
+        Setting::new("log-format", SettingValue::Text("$remote_addr".into())),
+        Setting::new("format", SettingValue::Text("combined".into())),
     ];
     assert_eq!(Filter::new(&with_format).unwrap_err().field, "format");
 }
@@ -103,26 +103,26 @@ fn custom_formats_are_exclusive_and_errors_point_at_the_column() {
 fn attack_settings_compile_or_name_the_rule() {
     let f = Filter::new(&defaults()).unwrap();
     assert_eq!(f.attacks.as_ref().unwrap().len(), DEFAULT_RULES.len());
-    let f = Filter::new(&[Setting::new("attacks", Value::Flag(false))]).unwrap();
+    let f = Filter::new(&[Setting::new("attacks", SettingValue::Flag(false))]).unwrap();
     assert!(f.attacks.is_none());
     let e = Filter::new(&[Setting::new(
         "attack-rule.mine",
-        Value::Table(vec![("pattern".into(), "a(".into())]),
+        SettingValue::Table(vec![("pattern".into(), "a(".into())]),
     )])
     .unwrap_err();
     assert_eq!(e.field, "attack-rule.mine");
-    let e = Filter::new(&[Setting::new("attack-rule.mine", Value::Flag(true))]).unwrap_err();
+    let e = Filter::new(&[Setting::new("attack-rule.mine", SettingValue::Flag(true))]).unwrap_err();
     assert!(e.reason.contains("table"), "{}", e.reason);
     // The text forms a `NAME=VALUE` option can give.
     let f = Filter::new(&[
-        Setting::new("attack-rule.wp", Value::Text(r"/wp-login\.php".into())),
-        Setting::new("attack-disable", Value::Text("xss, sql-injection".into())),
+        Setting::new("attack-rule.wp", SettingValue::Text(r"/wp-login\.php".into())),
+        Setting::new("attack-disable", SettingValue::Text("xss, sql-injection".into())),
     ])
     .unwrap();
     assert_eq!(f.attacks.as_ref().unwrap().len(), DEFAULT_RULES.len() - 1);
     let e = Filter::new(&[Setting::new(
         "attack-disable",
-        Value::Texts(vec!["xss".into(), "nope".into()]),
+        SettingValue::Texts(vec!["xss".into(), "nope".into()]),
     )])
     .unwrap_err();
     assert_eq!(e.field, "attack-disable[1]");
@@ -134,7 +134,7 @@ fn zone_errors_are_named() {
         Setting::new("dnsbl-zones", texts_of(&["bl.example.org"])),
         Setting::new(
             "dnsbl-codes.bl.example.org",
-            Value::Table(vec![
+            SettingValue::Table(vec![
                 ("127.0.0.2".into(), "ok".into()),
                 ("nope".into(), "bad".into()),
             ]),

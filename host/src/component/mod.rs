@@ -1,22 +1,29 @@
 //! Runs the enrichment component under wasmtime: the engine and its compile cache, the
-//! linker with our three imports (and, for components built by others, the WASI that
+//! linker with our four imports (and, for components built by others, the WASI that
 //! Rust std on wasip2 needs, from an empty context), and instances.
 //!
-//! Everything here is crate-private: the generated bindings and wasmtime's types stay
-//! behind [`crate::Enricher`].
+//! One module per import (`dns`, `dnsbl`, `geoip`, `cymru`), each with its own state, the
+//! view a call sees and its `add_to_linker`; `convert` holds the conversions between WIT
+//! and plain types. Everything here is crate-private: the generated bindings and
+//! wasmtime's types stay behind [`crate::Enricher`].
 
-mod imports;
+mod convert;
+pub(crate) mod cymru;
+pub(crate) mod dns;
+pub(crate) mod dnsbl;
+pub(crate) mod geoip;
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-pub(crate) use imports::{Providers, ip as ip_of, zone_key};
+pub(crate) use convert::{ip as ip_of, setting_from_wit, setting_to_wit};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -28,7 +35,7 @@ mod bindings {
 }
 
 pub(crate) use bindings::exports::logenrich::filter::filter::{
-    Batch, JsonlBatch, Setting, SettingValue,
+    Batch, JsonlBatch, Setting,
 };
 
 /// The component built from `guest/` by the build script, embedded in the binary.
@@ -52,43 +59,119 @@ const TICK: Duration = Duration::from_millis(10);
 pub(crate) struct CallClock {
     started: Instant,
     /// Time spent in our imports during this call.
-    pub in_host: Duration,
+    in_host: Duration,
 }
 
-/// Per-store state: an empty WASI context (for foreign components), our providers, the
-/// store's limits and the clock of the current call.
+impl CallClock {
+    /// A clock started now.
+    pub(crate) fn new() -> Self {
+        CallClock {
+            started: Instant::now(),
+            in_host: Duration::ZERO,
+        }
+    }
+
+    /// Runs `work` (a provider's lookup) and counts its time as the host's, not the
+    /// guest's.
+    pub(crate) async fn in_host<F: Future>(&mut self, work: F) -> F::Output {
+        let started = Instant::now();
+        let out = work.await;
+        self.in_host += started.elapsed();
+        out
+    }
+
+    /// Guest time of the call so far.
+    fn guest(&self) -> Duration {
+        self.started.elapsed().saturating_sub(self.in_host)
+    }
+}
+
+/// How often the component called one import, and with how many keys (addresses or AS
+/// numbers).
+#[derive(Debug, Default)]
+pub(crate) struct Counter {
+    calls: AtomicU64,
+    keys: AtomicU64,
+}
+
+impl Counter {
+    /// Counts a call with `keys` keys.
+    pub(crate) fn count(&self, keys: usize) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.keys.fetch_add(keys as u64, Ordering::Relaxed);
+    }
+
+    /// (calls, keys) so far.
+    pub(crate) fn get(&self) -> (u64, u64) {
+        (
+            self.calls.load(Ordering::Relaxed),
+            self.keys.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// The state of every import, shared by all instances of a runtime.
+#[derive(Default)]
+pub(crate) struct Imports {
+    /// Reverse DNS.
+    pub dns: dns::State,
+    /// DNSBL, with its allow-list of zones.
+    pub dnsbl: dnsbl::State,
+    /// GeoIP.
+    pub geoip: geoip::State,
+    /// Team Cymru.
+    pub cymru: cymru::State,
+}
+
+/// Per-store state: an empty WASI context (for foreign components), the imports' shared
+/// state, the store's limits and the clock of the current call.
 pub(crate) struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    providers: Arc<Providers>,
+    imports: Arc<Imports>,
     limits: StoreLimits,
     deadline: Option<Duration>,
-    pub(crate) clock: CallClock,
+    clock: CallClock,
 }
 
 impl HostState {
-    /// A store's state: an empty WASI context, the providers, and `limits`.
-    pub(crate) fn new(
-        wasi: WasiCtx,
-        table: ResourceTable,
-        providers: Arc<Providers>,
-        limits: Limits,
-    ) -> Self {
+    /// A store's state: an empty WASI context, the imports, and `limits`.
+    fn new(imports: Arc<Imports>, limits: Limits) -> Self {
         Self {
-            wasi,
-            table,
-            providers,
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            imports,
             limits: StoreLimitsBuilder::new()
                 .memory_size(limits.memory)
                 .trap_on_grow_failure(true)
                 .build(),
             deadline: limits.deadline,
-            clock: CallClock {
-                started: Instant::now(),
-                in_host: Duration::ZERO,
-            },
+            clock: CallClock::new(),
         }
     }
+}
+
+impl bindings::logenrich::filter::types::Host for HostState {}
+
+/// Adds our four imports (and the types they share) to `linker`.
+fn add_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    bindings::logenrich::filter::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    dns::add_to_linker(linker, |s| dns::View {
+        state: &s.imports.dns,
+        clock: &mut s.clock,
+    })?;
+    dnsbl::add_to_linker(linker, |s| dnsbl::View {
+        state: &s.imports.dnsbl,
+        clock: &mut s.clock,
+    })?;
+    geoip::add_to_linker(linker, |s| geoip::View {
+        state: &s.imports.geoip,
+        clock: &mut s.clock,
+    })?;
+    cymru::add_to_linker(linker, |s| cymru::View {
+        state: &s.imports.cymru,
+        clock: &mut s.clock,
+    })
 }
 
 impl WasiView for HostState {
@@ -135,7 +218,7 @@ fn check_imports(engine: &Engine, component: &Component, name: &str) -> Result<(
 pub(crate) struct Runtime {
     engine: Engine,
     pre: bindings::EnricherPre<HostState>,
-    pub(crate) providers: Arc<Providers>,
+    pub(crate) imports: Arc<Imports>,
     limits: Limits,
     /// Stops the epoch ticker when the runtime goes.
     ticker: Arc<AtomicBool>,
@@ -188,12 +271,12 @@ pub(crate) fn one_line(e: &wasmtime::Error) -> String {
 
 impl Runtime {
     /// Compiles (or loads from `cache_dir`) `bytes`, named `name` in messages, and links
-    /// it to `providers`.
+    /// it to `imports`.
     pub(crate) fn new(
         bytes: &[u8],
         name: &str,
         cache_dir: Option<&Path>,
-        providers: Providers,
+        imports: Imports,
         limits: Limits,
     ) -> Result<Self, String> {
         let mut config = wasmtime::Config::new();
@@ -221,14 +304,15 @@ impl Runtime {
         check_imports(&engine, &component, name)?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| format!("{e:#}"))?;
-        bindings::Enricher::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(|e| format!("{e:#}"))?;
-        let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
-            format!("{name} does not fit the logenrich:filter/enricher@0.2 world: {e:#}")
-        })?;
-        let pre = bindings::EnricherPre::new(instance_pre).map_err(|e| {
-            format!("{name} does not fit the logenrich:filter/enricher@0.2 world: {e:#}")
-        })?;
+        add_imports(&mut linker).map_err(|e| format!("{e:#}"))?;
+        let misfit = |e: wasmtime::Error| {
+            format!(
+                "{name} does not fit the logenrich:filter/enricher@{} world: {e:#}",
+                logenrich_types::CONTRACT_VERSION
+            )
+        };
+        let instance_pre = linker.instantiate_pre(&component).map_err(misfit)?;
+        let pre = bindings::EnricherPre::new(instance_pre).map_err(misfit)?;
         let ticker = match limits.deadline {
             Some(_) => start_ticker(&engine),
             None => Arc::new(AtomicBool::new(true)),
@@ -236,7 +320,7 @@ impl Runtime {
         Ok(Self {
             engine,
             pre,
-            providers: Arc::new(providers),
+            imports: Arc::new(imports),
             limits,
             ticker,
             compile_time,
@@ -258,21 +342,14 @@ impl Runtime {
     /// Makes a fresh instance in its own store. The guest gets no preopened directories,
     /// no sockets, no environment and no arguments.
     pub(crate) async fn instance(&self) -> wasmtime::Result<Instance> {
-        let wasi = WasiCtx::builder().build();
         let mut store = Store::new(
             &self.engine,
-            HostState::new(
-                wasi,
-                ResourceTable::new(),
-                self.providers.clone(),
-                self.limits,
-            ),
+            HostState::new(Arc::clone(&self.imports), self.limits),
         );
         store.limiter(|s| &mut s.limits);
         if let Some(deadline) = self.limits.deadline {
             store.epoch_deadline_callback(move |ctx| {
-                let s = ctx.data();
-                let guest = s.clock.started.elapsed().saturating_sub(s.clock.in_host);
+                let guest = ctx.data().clock.guest();
                 if guest > deadline {
                     Err(wasmtime::Error::msg(format!(
                         "the component ran longer than its limit of {deadline:?} (guest time)"
@@ -303,11 +380,7 @@ pub(crate) struct Instance {
 impl Instance {
     /// Starts the clock of a call: the deadline counts from here.
     fn start_call(&mut self) {
-        let s = self.store.data_mut();
-        s.clock = CallClock {
-            started: Instant::now(),
-            in_host: Duration::ZERO,
-        };
+        self.store.data_mut().clock = CallClock::new();
         if self.store.data().deadline.is_some() {
             self.store.set_epoch_deadline(1);
         }

@@ -1,0 +1,292 @@
+//! The run's plan: flags merged with the config file and checked (limits, DNS, DNSBL
+//! zones, GeoIP databases), and the component settings it makes.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use clap::ValueEnum;
+
+use crate::config::{self, FileConfig};
+use logenrich_dns::DnsSettings;
+use logenrich_geoip as geoip;
+use logenrich::{Setting, SettingValue};
+
+use super::{Args, Format};
+
+/// A DNSBL zone and its code table (empty: the component's built-in one, if any).
+pub(super) struct Zone {
+    pub(super) zone: String,
+    pub(super) codes: Vec<(String, String)>,
+}
+
+/// `value` if it is within `range`, else a usage error naming the setting.
+pub(super) fn in_range<T>(
+    name: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> anyhow::Result<T>
+where
+    T: PartialOrd + std::fmt::Display + Copy,
+{
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(anyhow!(
+            "invalid setting {name}: {value} is outside {}..={}",
+            range.start(),
+            range.end()
+        ))
+    }
+}
+
+/// Everything decided from flags + file.
+pub(super) struct Plan {
+    pub(super) file: FileConfig,
+    pub(super) batch_size: usize,
+    pub(super) instances: usize,
+    pub(super) linger: Duration,
+    pub(super) deadline: Option<Duration>,
+    pub(super) memory_mib: usize,
+    pub(super) max_line_bytes: usize,
+    pub(super) max_failed_batches: u64,
+    pub(super) dns: Option<DnsSettings>,
+    pub(super) dnsbl: Vec<Zone>,
+    pub(super) geoip: Vec<PathBuf>,
+    pub(super) geoip_on: bool,
+}
+
+pub(super) fn plan(args: &Args) -> anyhow::Result<Plan> {
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let d = &file.dns;
+    let mut dns = DnsSettings::default();
+    let names = if args.nameserver.is_empty() {
+        &d.nameservers
+    } else {
+        &args.nameserver
+    };
+    dns.nameservers = names
+        .iter()
+        .map(|n| config::parse_nameserver(n).map_err(|e| anyhow!("--nameserver: {e}")))
+        .collect::<anyhow::Result<_>>()?;
+    if let Some(t) = args.timeout.or(d.timeout) {
+        dns.timeout = config::seconds("timeout", t)?;
+    }
+    if let Some(a) = args.attempts.or(d.attempts) {
+        dns.attempts = in_range("attempts", a, 0..=10)?;
+    }
+    if let Some(c) = args.concurrency.or(d.concurrency) {
+        dns.concurrency = in_range("concurrency", c, 1..=4096)?;
+    }
+    if let Some(c) = d.cache_size {
+        dns.cache_size = c;
+    }
+    if let Some(s) = d.min_ttl {
+        dns.min_ttl = Duration::from_secs(s);
+    }
+    if let Some(s) = d.max_ttl {
+        dns.max_ttl = Duration::from_secs(s);
+    }
+    if let Some(s) = d.negative_ttl {
+        dns.negative_ttl = Duration::from_secs(s);
+    }
+    if let Some(s) = d.failure_ttl {
+        dns.failure_ttl = Duration::from_secs(in_range("dns.failure_ttl", s, 0..=3600)?);
+    }
+    let ptr_on = !args.no_dns && d.enabled.unwrap_or(true);
+
+    let mut dnsbl: Vec<Zone> = file
+        .dnsbl
+        .iter()
+        .map(|z| Zone {
+            zone: z.zone.clone(),
+            codes: z
+                .codes
+                .iter()
+                .map(|(answer, meaning)| (answer.clone(), meaning.clone()))
+                .collect(),
+        })
+        .collect();
+    for zone in &args.dnsbl {
+        if !dnsbl.iter().any(|z| z.zone.eq_ignore_ascii_case(zone)) {
+            dnsbl.push(Zone {
+                zone: zone.clone(),
+                codes: Vec::new(),
+            });
+        }
+    }
+    let geoip_on = !args.no_geoip && file.geoip.enabled.unwrap_or(true);
+    let geoip = if !args.geoip_db.is_empty() {
+        args.geoip_db.clone()
+    } else if !file.geoip.databases.is_empty() {
+        file.geoip.databases.clone()
+    } else {
+        geoip::default_paths()
+    };
+    let batch_size = in_range(
+        "batch_size",
+        args.batch_size.or(file.batch_size).unwrap_or(2048),
+        1..=1_000_000,
+    )?;
+    let instances = in_range(
+        "instances",
+        args.instances.or(file.instances).unwrap_or(8),
+        1..=256,
+    )?;
+    let linger = in_range(
+        "linger",
+        args.linger.or(file.linger_ms).unwrap_or(50),
+        0..=60_000,
+    )?;
+    let deadline = match args.deadline.or(file.deadline).unwrap_or(10.0) {
+        0.0 => None,
+        secs => Some(config::seconds("deadline", secs)?),
+    };
+    let memory_mib = in_range(
+        "max_memory",
+        args.max_memory.or(file.max_memory_mib).unwrap_or(512),
+        16..=65_536,
+    )?;
+    let max_failed_batches = in_range(
+        "max_failed_batches",
+        args.max_failed_batches
+            .or(file.max_failed_batches)
+            .unwrap_or(5),
+        1..=1_000_000,
+    )?;
+    let max_line_bytes = in_range(
+        "max_line_bytes",
+        args.max_line_bytes
+            .or(file.max_line_bytes)
+            .unwrap_or(65_536),
+        1024..=64 << 20,
+    )?;
+    Ok(Plan {
+        max_line_bytes,
+        batch_size,
+        instances,
+        linger: Duration::from_millis(linger),
+        deadline,
+        memory_mib,
+        max_failed_batches,
+        dns: (ptr_on || !dnsbl.is_empty() || args.cymru).then_some(dns),
+        file,
+        dnsbl,
+        geoip,
+        geoip_on,
+    })
+}
+
+/// The component's settings from flags and file (only what the user set; the component
+/// fills in its defaults).
+pub(super) fn settings(args: &Args, plan: &Plan) -> anyhow::Result<Vec<Setting>> {
+    let format = match (args.format, plan.file.format.as_deref()) {
+        (Some(f), _) => f,
+        (None, Some(text)) => Format::from_str(text, true).map_err(|_| {
+            anyhow!("invalid setting format: {text:?} (auto, honeypot, combined, common)")
+        })?,
+        (None, None) => Format::Auto,
+    };
+    let format = match format {
+        Format::Auto => "auto",
+        Format::Honeypot => "honeypot",
+        Format::Combined => "combined",
+        Format::Common => "common",
+    };
+    let set = |name: &str, value| Setting {
+        name: name.to_string(),
+        value,
+    };
+    let mut out = vec![
+        set("format", SettingValue::Text(format.into())),
+        set(
+            "reverse-dns",
+            SettingValue::Flag(!args.no_dns && plan.file.dns.enabled.unwrap_or(true)),
+        ),
+        set(
+            "geoip",
+            SettingValue::Flag(plan.geoip_on && !plan.geoip.is_empty()),
+        ),
+    ];
+    let s = &plan.file.scanner;
+    if let Some(ua) = &s.ua_keywords {
+        out.push(set("ua-keywords", SettingValue::Texts(ua.clone())));
+    }
+    if let Some(dns) = &s.dns_keywords {
+        out.push(set("dns-keywords", SettingValue::Texts(dns.clone())));
+    }
+    if !s.extra_ua_keywords.is_empty() {
+        out.push(set(
+            "extra-ua-keywords",
+            SettingValue::Texts(s.extra_ua_keywords.clone()),
+        ));
+    }
+    if !s.extra_dns_keywords.is_empty() {
+        out.push(set(
+            "extra-dns-keywords",
+            SettingValue::Texts(s.extra_dns_keywords.clone()),
+        ));
+    }
+    let file = &plan.file;
+    if let Some(f) = args.log_format.as_ref().or(file.log_format.as_ref()) {
+        out.push(set("log-format", SettingValue::Text(f.clone())));
+    }
+    if let Some(f) = args.apache_format.as_ref().or(file.apache_format.as_ref()) {
+        out.push(set("apache-format", SettingValue::Text(f.clone())));
+    }
+    let a = &file.attacks;
+    if let Some(on) = a.enabled {
+        out.push(set("attacks", SettingValue::Flag(on)));
+    }
+    if let Some(on) = a.defaults {
+        out.push(set("attack-defaults", SettingValue::Flag(on)));
+    }
+    if !a.disable.is_empty() {
+        out.push(set(
+            "attack-disable",
+            SettingValue::Texts(a.disable.clone()),
+        ));
+    }
+    for rule in &a.rule {
+        let mut table = vec![("pattern".to_owned(), rule.pattern.clone())];
+        if !rule.fields.is_empty() {
+            table.push(("fields".to_owned(), rule.fields.join(",")));
+        }
+        if let Some(d) = &rule.description {
+            table.push(("description".to_owned(), d.clone()));
+        }
+        if let Some(r) = &rule.reference {
+            table.push(("reference".to_owned(), r.clone()));
+        }
+        out.push(set(
+            &format!("attack-rule.{}", rule.id),
+            SettingValue::Table(table),
+        ));
+    }
+    if args.cymru {
+        out.push(set("cymru", SettingValue::Flag(true)));
+    }
+    for raw in &args.settings {
+        let (name, value) = raw
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--setting {raw:?}: expected NAME=VALUE"))?;
+        let value = match value {
+            "true" => SettingValue::Flag(true),
+            "false" => SettingValue::Flag(false),
+            text => SettingValue::Text(text.to_string()),
+        };
+        out.push(set(name, value));
+    }
+    // The zones themselves (`dnsbl-zones`) are set by `EnricherBuilder::dnsbl`, with the
+    // host's allow-list of the same zones.
+    if !plan.dnsbl.is_empty() {
+        for z in plan.dnsbl.iter().filter(|z| !z.codes.is_empty()) {
+            let name = format!("dnsbl-codes.{}", z.zone.trim_end_matches('.'));
+            out.push(set(&name, SettingValue::Table(z.codes.clone())));
+        }
+    }
+    Ok(out)
+}
