@@ -5,8 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use fixture::dns::{DnsFixture, FixtureConfig, dnsbl_query_name, ptr_query_name};
-use logenrich_dns::{DnsProvider, DnsSettings, DnsStats};
 use logenrich::{DnsblOutcome, LookupError, PtrOutcome};
+use logenrich_dns::{DnsProvider, DnsSettings, DnsStats};
 
 const ZONE: &str = "bl.test";
 

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use fixture::mmdb::{
     self, AsnRecord, CityRecord, FlatRecord, FloatWidth, MmdbBuilder, Subdivision, SyntheticSchema,
 };
-use logenrich_geoip::{GeoIp, GeoIpError, GeoSchema};
 use logenrich::GeoRecord;
+use logenrich_geoip::{GeoIp, GeoIpError, GeoSchema};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("test address")

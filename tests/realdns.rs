@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use fixture::corpus::{self, CorpusOptions};
 use fixture::dns::{DnsFixture, FixtureConfig, synthetic_name};
 use fixture::nsd::{Nsd, NsdZones};
-use logenrich_dns::{DnsProvider, DnsSettings};
 use logenrich::{DnsblOutcome, PtrOutcome};
+use logenrich_dns::{DnsProvider, DnsSettings};
 
 use crate::util::{self, logenrich, records, stderr};
 

@@ -74,9 +74,9 @@ pub fn line(ip: &str, ua: &str) -> String {
 }
 
 /// A third-party program a test runs (nginx, nsd, chromium), from `PATH` or the `sbin`
-/// directories Debian installs daemons in. Missing, it fails the test under CI (`.ci/run`
-/// installs it, and `CI` is set there) and skips it elsewhere, saying so on stderr, so
-/// README's test command passes on a machine without these packages.
+/// directories Debian installs daemons in. Missing, it fails the test when `CI` is set
+/// (`.ci/run` sets it, and installs the packages) and skips it elsewhere, saying so on
+/// stderr, so README's test command passes on a machine without these packages.
 pub fn tool(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let dirs = std::env::split_paths(&path).chain(["/usr/sbin", "/sbin"].map(PathBuf::from));

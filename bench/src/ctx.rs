@@ -59,6 +59,7 @@ impl Sizes {
 }
 
 /// The shared context of a run.
+#[derive(Debug, Clone)]
 pub struct Ctx {
     /// Sizes of this run.
     pub sizes: Sizes,

@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use logenrich_dns::{DnsProvider, DnsSettings};
 use logenrich::{Cymru as _, PtrOutcome, TxtOutcome};
+use logenrich_dns::{DnsProvider, DnsSettings};
 
 use crate::ctx::Ctx;
 use crate::data;

@@ -90,6 +90,10 @@ struct Args {
     /// Run only these groups (comma-separated or repeated) [default: all].
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<Group>,
+    /// Also run the end-to-end and start-up groups with this (older) `logenrich` binary,
+    /// alternated with the built one in two passes; its rows are marked `[baseline]`.
+    #[arg(long, value_name = "BIN")]
+    baseline: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -140,6 +144,16 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
         work,
     };
     ctx.warm_cache().context("the logenrich CLI does not run")?;
+    let baseline = match &args.baseline {
+        Some(bin) => {
+            let mut old = ctx.clone();
+            old.bins.logenrich.clone_from(bin);
+            old.warm_cache()
+                .context("the baseline logenrich CLI does not run")?;
+            Some(old)
+        }
+        None => None,
+    };
 
     let mut report = Report::default();
     let wanted = |g: Group| args.only.is_empty() || args.only.contains(&g);
@@ -166,12 +180,24 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
         record(&mut report, "DNS", r);
     }
     if wanted(Group::E2e) {
-        let r = e2e::e2e_figures(&ctx, &mut report);
-        record(&mut report, "end to end", r);
+        let group = "end to end";
+        side_by_side(
+            &ctx,
+            baseline.as_ref(),
+            &mut report,
+            group,
+            e2e::e2e_figures,
+        );
     }
     if wanted(Group::Startup) {
-        let r = startup::startup_figures(&ctx, &mut report);
-        record(&mut report, "start-up", r);
+        let group = "start-up";
+        side_by_side(
+            &ctx,
+            baseline.as_ref(),
+            &mut report,
+            group,
+            startup::startup_figures,
+        );
     }
     if wanted(Group::Live) {
         let r = live::live_figures(&ctx, &mut report);
@@ -208,6 +234,39 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+type Figures = fn(&Ctx, &mut Report) -> anyhow::Result<()>;
+
+/// Runs a group with the built binary, or, with a baseline, both binaries alternated in
+/// two passes (new then old, old then new), each row marked with its side and pass.
+fn side_by_side(
+    ctx: &Ctx,
+    baseline: Option<&Ctx>,
+    report: &mut Report,
+    group: &str,
+    figures: Figures,
+) {
+    let Some(old) = baseline else {
+        let r = figures(ctx, report);
+        record(report, group, r);
+        return;
+    };
+    for pass in 1..=2 {
+        let mut sides = [("new", ctx), ("baseline", old)];
+        if pass == 2 {
+            sides.reverse();
+        }
+        for (label, side) in sides {
+            let mut part = Report::default();
+            let r = figures(side, &mut part);
+            record(&mut part, group, r);
+            for mut row in part.rows {
+                row.figure = format!("{} [{label}, pass {pass}]", row.figure);
+                report.rows.push(row);
+            }
+        }
+    }
 }
 
 /// A group that failed to measure becomes an ERROR row; the others still run.

@@ -50,7 +50,9 @@ pub fn batches(lines: &[String]) -> Vec<Batch> {
     lines
         .chunks(BATCH)
         .enumerate()
-        .map(|(i, chunk)| Batch::from_lines((i * BATCH) as u64 + 1, chunk).expect("a 2048-line batch fits"))
+        .map(|(i, chunk)| {
+            Batch::from_lines((i * BATCH) as u64 + 1, chunk).expect("a 2048-line batch fits")
+        })
         .collect()
 }
 

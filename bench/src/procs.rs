@@ -37,10 +37,10 @@ pub fn binaries(build: bool) -> anyhow::Result<Binaries> {
         .context("the bench executable is not inside a target directory")?;
     if build {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        eprintln!("bench: cargo build --release -p fixture -p logenrich");
+        eprintln!("bench: cargo build --release -p fixture -p logenrich-cli");
         let status = Command::new(cargo)
             .current_dir(workspace_root())
-            .args(["build", "--release", "-p", "fixture", "-p", "logenrich"])
+            .args(["build", "--release", "-p", "fixture", "-p", "logenrich-cli"])
             .arg("--target-dir")
             .arg(target)
             .status()
@@ -57,7 +57,7 @@ pub fn binaries(build: bool) -> anyhow::Result<Binaries> {
     for b in [&bins.logenrich, &bins.dns_fixture] {
         if !b.is_file() {
             bail!(
-                "{} is missing: run without --no-build, or cargo build --release -p fixture -p logenrich",
+                "{} is missing: run without --no-build, or cargo build --release -p fixture -p logenrich-cli",
                 b.display()
             );
         }

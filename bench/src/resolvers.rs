@@ -14,8 +14,8 @@ use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts,
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
-use logenrich_dns::{DnsProvider, DnsSettings, dnsbl_query_name};
 use logenrich::{DnsblOutcome, PtrOutcome};
+use logenrich_dns::{DnsProvider, DnsSettings, dnsbl_query_name};
 
 use crate::report::{Report, Row, count, median_of, secs};
 

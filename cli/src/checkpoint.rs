@@ -24,7 +24,16 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::input::Position;
+/// Where a batch ends in its input: the byte offset just past its last line (after the
+/// `\n`), and that line's number. Resuming at `offset` with line `line + 1` continues
+/// exactly after the batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Position {
+    /// Bytes of the input up to the end of the batch's last line.
+    pub offset: u64,
+    /// The number of the batch's last line (0 before the first line).
+    pub line: u64,
+}
 
 /// A file's identity on this machine: it survives renames, not copies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -431,7 +440,13 @@ mod tests {
         let log = dir.path().join("access.log");
         std::fs::write(&log, "first line\nsecond\n").unwrap();
         let mut ckpt = Checkpoint::load(&dir.path().join("c.json")).unwrap();
-        ckpt.record(&key(&log), Position { offset: 11, line: 1 });
+        ckpt.record(
+            &key(&log),
+            Position {
+                offset: 11,
+                line: 1,
+            },
+        );
         // The same inode with other contents (as when a deleted file's inode is reused):
         // rewritten in place, so the identity stays.
         std::fs::write(&log, "other text\nmore lines\n").unwrap();
@@ -443,7 +458,10 @@ mod tests {
         let (f, meta) = open(&log);
         assert_eq!(
             ckpt.resume(&log, &f, &meta).position,
-            Some(Position { offset: 11, line: 1 })
+            Some(Position {
+                offset: 11,
+                line: 1
+            })
         );
     }
 
@@ -480,8 +498,11 @@ mod tests {
         std::fs::write(&log, "new\n").unwrap();
         let (f, meta) = open(&log);
         let resume = ckpt.resume(&log, &f, &meta);
-        let away: Vec<(PathBuf, Position)> =
-            resume.rotated.iter().map(|r| (r.path.clone(), r.start)).collect();
+        let away: Vec<(PathBuf, Position)> = resume
+            .rotated
+            .iter()
+            .map(|r| (r.path.clone(), r.start))
+            .collect();
         assert_eq!(away, vec![(old.clone(), Position { offset: 2, line: 1 })]);
         assert_eq!(resume.position, None, "the new file is read from its start");
         // Read to its end: nothing is left there.

@@ -15,8 +15,7 @@ use std::thread::JoinHandle;
 
 use logenrich::Batch;
 
-use crate::checkpoint::InputKey;
-use crate::input::Position;
+use crate::checkpoint::{InputKey, Position};
 
 /// What the checkpoint learns from a batch, in the order the batches come.
 #[derive(Debug, Clone)]

@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::runner::Summary;
 use anyhow::Context as _;
 use logenrich_dns::DnsStats;
-use crate::runner::Summary;
 use logenrich_report::{Meta, Report, ReportBuilder};
 
 /// Subcommands.

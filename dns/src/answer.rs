@@ -8,8 +8,8 @@ use std::time::Duration;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use crate::client::{Client, Failure};
 use crate::cache::Lifetime;
+use crate::client::{Client, Failure};
 use logenrich_types::{DnsblOutcome, LookupError, PtrOutcome, TxtOutcome};
 
 /// What a response says about one question.

@@ -157,7 +157,13 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
 
     /// Caches `value` for `key` from `now` for as long as `lifetime` allows under the policy;
     /// returns that TTL, or `None` if the value was not cached.
-    pub fn insert(&self, key: K, value: V, lifetime: Lifetime, now: SystemTime) -> Option<Duration> {
+    pub fn insert(
+        &self,
+        key: K,
+        value: V,
+        lifetime: Lifetime,
+        now: SystemTime,
+    ) -> Option<Duration> {
         let entries = self.entries.as_ref()?;
         let ttl = self.policy.ttl(lifetime)?;
         let expires = now.checked_add(ttl)?;
@@ -291,9 +297,12 @@ where
         let task = on.spawn(async move {
             let (value, lifetime) = lookup.await;
             let owner = Arc::clone(&guard.owner);
-            owner
-                .cache
-                .insert(guard.key.clone(), value.clone(), lifetime, SystemTime::now());
+            owner.cache.insert(
+                guard.key.clone(),
+                value.clone(),
+                lifetime,
+                SystemTime::now(),
+            );
             drop(guard);
             value
         });
@@ -422,7 +431,10 @@ mod tests {
             expires: t0,
         };
         let text = serde_json::to_string(&ptr).expect("serialises");
-        assert_eq!(serde_json::from_str::<Entry<PtrOutcome>>(&text).unwrap(), ptr);
+        assert_eq!(
+            serde_json::from_str::<Entry<PtrOutcome>>(&text).unwrap(),
+            ptr
+        );
         let listed = Entry {
             value: DnsblOutcome::Listed {
                 answers: vec![std::net::Ipv4Addr::new(127, 0, 0, 2)],
@@ -431,7 +443,10 @@ mod tests {
             expires: t0 + secs(60),
         };
         let text = serde_json::to_string(&listed).expect("serialises");
-        assert_eq!(serde_json::from_str::<Entry<DnsblOutcome>>(&text).unwrap(), listed);
+        assert_eq!(
+            serde_json::from_str::<Entry<DnsblOutcome>>(&text).unwrap(),
+            listed
+        );
         assert!(listed.is_valid(t0, &policy()));
         assert!(!listed.is_valid(t0 + secs(60), &policy()));
     }

@@ -82,8 +82,10 @@ impl Guest for Component {
     }
 
     fn configure(settings: Vec<Setting>) -> Result<(), ConfigError> {
-        let settings: Vec<policy::Setting> =
-            settings.into_iter().map(convert::setting_from_wit).collect();
+        let settings: Vec<policy::Setting> = settings
+            .into_iter()
+            .map(convert::setting_from_wit)
+            .collect();
         SESSION
             .with(|s| s.configure(&settings))
             .map_err(|e| ConfigError {

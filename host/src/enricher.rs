@@ -188,7 +188,8 @@ impl EnricherBuilder {
     }
 
     /// Caches compiled code in `dir` (wasmtime's cache), so a second start does not
-    /// recompile.
+    /// recompile. With the `compile-cache` feature.
+    #[cfg(feature = "compile-cache")]
     pub fn compile_cache(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
         self
@@ -224,7 +225,11 @@ impl EnricherBuilder {
         .map_err(Error::Load)?;
         let enricher = Enricher {
             runtime: Arc::new(runtime),
-            settings: self.settings.iter().map(component::setting_to_wit).collect(),
+            settings: self
+                .settings
+                .iter()
+                .map(component::setting_to_wit)
+                .collect(),
             free: Mutex::new(Vec::new()),
             keep: self.instances,
         };

@@ -6,7 +6,10 @@ use std::net::IpAddr;
 
 /// A line that does not fit in a [`Batch`]: its data would pass [`Batch::MAX_BYTES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("a batch holds at most {} bytes; this line of {line} bytes would make it {total}", Batch::MAX_BYTES)]
+#[error(
+    "a batch holds at most {} bytes; this line of {line} bytes would make it {total}",
+    Batch::MAX_BYTES
+)]
 pub struct BatchFull {
     /// The line's length.
     pub line: usize,

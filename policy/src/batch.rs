@@ -89,7 +89,9 @@ fn encode_client(
             json::str(out, name);
             out.extend_from_slice(b",\"status\":\"found\"}");
         }
-        Some(PtrOutcome::NotFound) => out.extend_from_slice(b"{\"name\":null,\"status\":\"not_found\"}"),
+        Some(PtrOutcome::NotFound) => {
+            out.extend_from_slice(b"{\"name\":null,\"status\":\"not_found\"}")
+        }
         Some(PtrOutcome::Failed(e)) => {
             out.extend_from_slice(b"{\"name\":null,\"status\":");
             out.extend_from_slice(if matches!(e, LookupError::Timeout) {

@@ -28,7 +28,9 @@ impl Lookups for Double {
         }
         ips.iter()
             .map(|ip| match ip {
-                ip if *ip == v4(198, 51, 100, 9) => PtrOutcome::Found("scanner-9.census.shodan.io".into()),
+                ip if *ip == v4(198, 51, 100, 9) => {
+                    PtrOutcome::Found("scanner-9.census.shodan.io".into())
+                }
                 ip if *ip == v4(203, 0, 113, 1) => PtrOutcome::Failed(LookupError::Timeout),
                 IpAddr::V6(_) => PtrOutcome::Found("v6.example.net".into()),
                 _ => PtrOutcome::NotFound,

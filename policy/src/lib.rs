@@ -28,7 +28,9 @@ pub mod tagging;
 pub mod time;
 
 pub use batch::{BatchIn, BatchStats};
-pub use lookups::{DnsblOutcome, GeoRecord, LookupError, Lookups, NoLookups, PtrOutcome, TxtOutcome};
+pub use lookups::{
+    DnsblOutcome, GeoRecord, LookupError, Lookups, NoLookups, PtrOutcome, TxtOutcome,
+};
 pub use session::Session;
 pub use settings::{ConfigError, Filter, Setting, SettingValue};
 

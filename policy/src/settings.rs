@@ -66,8 +66,14 @@ pub fn defaults() -> Vec<Setting> {
         Setting::new("reverse-dns", SettingValue::Flag(true)),
         Setting::new("geoip", SettingValue::Flag(true)),
         Setting::new("cymru", SettingValue::Flag(false)),
-        Setting::new("ua-keywords", SettingValue::Texts(texts(DEFAULT_UA_KEYWORDS))),
-        Setting::new("dns-keywords", SettingValue::Texts(texts(DEFAULT_DNS_KEYWORDS))),
+        Setting::new(
+            "ua-keywords",
+            SettingValue::Texts(texts(DEFAULT_UA_KEYWORDS)),
+        ),
+        Setting::new(
+            "dns-keywords",
+            SettingValue::Texts(texts(DEFAULT_DNS_KEYWORDS)),
+        ),
         Setting::new("extra-ua-keywords", SettingValue::Texts(Vec::new())),
         Setting::new("extra-dns-keywords", SettingValue::Texts(Vec::new())),
         Setting::new("dnsbl-zones", SettingValue::Texts(Vec::new())),

@@ -82,7 +82,11 @@ fn custom_formats_are_exclusive_and_errors_point_at_the_column() {
         "{}",
         e.reason
     );
-    let e = Filter::new(&[Setting::new("apache-format", SettingValue::Text("%h %Z".into()))]).unwrap_err();
+    let e = Filter::new(&[Setting::new(
+        "apache-format",
+        SettingValue::Text("%h %Z".into()),
+    )])
+    .unwrap_err();
     assert_eq!(
         (e.field.as_str(), &e.reason[..9]),
         ("apache-format", "column 4:")
@@ -115,8 +119,14 @@ fn attack_settings_compile_or_name_the_rule() {
     assert!(e.reason.contains("table"), "{}", e.reason);
     // The text forms a `NAME=VALUE` option can give.
     let f = Filter::new(&[
-        Setting::new("attack-rule.wp", SettingValue::Text(r"/wp-login\.php".into())),
-        Setting::new("attack-disable", SettingValue::Text("xss, sql-injection".into())),
+        Setting::new(
+            "attack-rule.wp",
+            SettingValue::Text(r"/wp-login\.php".into()),
+        ),
+        Setting::new(
+            "attack-disable",
+            SettingValue::Text("xss, sql-injection".into()),
+        ),
     ])
     .unwrap();
     assert_eq!(f.attacks.as_ref().unwrap().len(), DEFAULT_RULES.len() - 1);

@@ -95,8 +95,14 @@ mod tests {
 
     #[test]
     fn rfc5782_names() {
-        assert_eq!(dnsbl_query_name(ip("192.0.2.99"), "zone"), "99.2.0.192.zone");
-        assert_eq!(dnsbl_query_name(ip("127.0.0.2"), "bl.test."), "2.0.0.127.bl.test");
+        assert_eq!(
+            dnsbl_query_name(ip("192.0.2.99"), "zone"),
+            "99.2.0.192.zone"
+        );
+        assert_eq!(
+            dnsbl_query_name(ip("127.0.0.2"), "bl.test."),
+            "2.0.0.127.bl.test"
+        );
         assert_eq!(
             dnsbl_query_name(ip("::ffff:192.0.2.99"), ".zone"),
             "99.2.0.192.zone"

@@ -10,12 +10,12 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 
-use logenrich::Enricher;
-use logenrich_dns::DnsProvider;
-use logenrich_geoip::{self as geoip, GeoIp};
 use crate::input::{ReadOptions, Reader};
 use crate::pipeline::WriteSink;
 use crate::runner::{self, RunOptions};
+use logenrich::Enricher;
+use logenrich_dns::DnsProvider;
+use logenrich_geoip::{self as geoip, GeoIp};
 
 mod plan;
 mod sources;

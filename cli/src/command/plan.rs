@@ -8,9 +8,9 @@ use anyhow::anyhow;
 use clap::ValueEnum;
 
 use crate::config::{self, FileConfig};
+use logenrich::{Setting, SettingValue};
 use logenrich_dns::DnsSettings;
 use logenrich_geoip as geoip;
-use logenrich::{Setting, SettingValue};
 
 use super::{Args, Format};
 

@@ -187,7 +187,13 @@ impl Follower<'_> {
         if first {
             // What was left unread in files rotated away while logenrich was not running.
             for old in resume.rotated {
-                self.start(old.path, old.file, old.identity, old.start, Some(Instant::now()))?;
+                self.start(
+                    old.path,
+                    old.file,
+                    old.identity,
+                    old.start,
+                    Some(Instant::now()),
+                )?;
             }
         }
         // Followed files are read raw (not decompressed): a position past the end means

@@ -22,7 +22,8 @@ use std::time::Duration;
 
 use flate2::read::MultiGzDecoder;
 
-pub use splitter::{Position, Splitter};
+pub use crate::checkpoint::Position;
+pub use splitter::Splitter;
 
 use logenrich::Batch;
 
@@ -388,7 +389,11 @@ impl Batcher {
 
     /// Sends one batch with its mark; notes when the receiver is gone.
     fn send(outputs: &SourceOutputs, closed: &mut bool, mark: Mark, batch: Batch) {
-        if outputs.batches.blocking_send(Marked { mark, batch }).is_err() {
+        if outputs
+            .batches
+            .blocking_send(Marked { mark, batch })
+            .is_err()
+        {
             *closed = true;
         }
     }
@@ -500,6 +505,14 @@ mod tests {
         (batches, marks)
     }
 
+    fn small_batches() -> ReadOptions {
+        ReadOptions {
+            batch_size: 10,
+            linger: Duration::from_millis(50),
+            max_line_bytes: 1 << 16,
+        }
+    }
+
     fn open(index: usize, name: &str) -> Chunk {
         Chunk::Open {
             index,
@@ -515,11 +528,7 @@ mod tests {
 
     #[test]
     fn inputs_keep_their_own_lines_and_marks() {
-        let opts = ReadOptions {
-            batch_size: 10,
-            linger: Duration::from_millis(50),
-            max_line_bytes: 1 << 16,
-        };
+        let opts = small_batches();
         let (out, mut rx) = outputs();
         let mut b = Batcher::new(opts, out);
         // Two inputs interleaved (as followed files are); the first without its `End`
@@ -559,11 +568,7 @@ mod tests {
 
     #[test]
     fn a_stop_keeps_a_files_unfinished_line_unread() {
-        let opts = ReadOptions {
-            batch_size: 10,
-            linger: Duration::from_millis(50),
-            max_line_bytes: 1 << 16,
-        };
+        let opts = small_batches();
         let (out, mut rx) = outputs();
         let mut b = Batcher::new(opts, out);
         let file = Chunk::Open {

@@ -3,22 +3,13 @@
 
 use logenrich::Batch;
 
+use crate::checkpoint::Position;
+
 /// How many bytes of an over-long line its error record keeps.
 pub const OVERSIZED_PREFIX: usize = 1024;
 
 /// The longest line kept whole, whatever the flags say: one that fits in a batch alone.
 const MAX_LINE: usize = Batch::MAX_BYTES;
-
-/// Where a batch ends in its input: the byte offset just past its last line (after the
-/// `\n`), and that line's number. Resuming at `offset` with line `line + 1` continues
-/// exactly after the batch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Position {
-    /// Bytes of the input up to the end of the batch's last line.
-    pub offset: u64,
-    /// The number of the batch's last line (0 before the first line).
-    pub line: u64,
-}
 
 /// Cuts lines into batches: a batch is full at `batch_size` lines; [`Splitter::cut`] ends
 /// a partial one (the linger timer, the end of an input). A line is only complete at its
@@ -123,7 +114,10 @@ impl Splitter {
             self.batch.first_line = self.next_line;
         }
         let pushed = self.batch.push_line(line);
-        debug_assert!(pushed.is_ok(), "a line of at most max_line bytes fits a cut batch");
+        debug_assert!(
+            pushed.is_ok(),
+            "a line of at most max_line bytes fits a cut batch"
+        );
         self.batch_end = Position {
             offset: self.offset,
             line: self.next_line,

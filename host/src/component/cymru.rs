@@ -1,34 +1,19 @@
 //! The `cymru` import: Team Cymru's TXT answers from a [`Cymru`] provider, which builds
 //! the query names itself (a component cannot choose a name). Without one (`--cymru` not
-//! given) every query fails ("Team Cymru lookup is disabled in the runner").
-
-use std::sync::Arc;
+//! given) every query fails ("Team Cymru lookup is disabled in the runner"). Opt-in: it
+//! sends client addresses to a third party.
 
 use logenrich_types::TxtOutcome;
 use logenrich_types::provider::Cymru;
-use wasmtime::component::{HasData, Linker};
+use wasmtime::component::Linker;
 
 use super::bindings::logenrich::filter::cymru::{self as wit, TxtResult};
 use super::bindings::logenrich::filter::types::IpAddress;
-use super::{CallClock, Counter, convert};
+use super::{Capability, Has, View, convert};
 
-/// The import's state, shared by every instance.
-#[derive(Default)]
-pub(crate) struct State {
-    /// The provider, if Team Cymru lookups are on (opt-in: it sends client addresses to a
-    /// third party).
-    pub provider: Option<Arc<dyn Cymru>>,
-    /// `origin` and `as-name` calls, and the addresses and AS numbers passed.
-    pub counter: Counter,
-}
-
-/// What one call sees: the shared state and the calling instance's clock.
-pub(crate) struct View<'a> {
-    /// The shared state.
-    pub state: &'a State,
-    /// The instance's clock (time in the provider is not guest time).
-    pub clock: &'a mut CallClock,
-}
+/// The import's state, shared by every instance; its counter counts both functions'
+/// calls, and the addresses and AS numbers passed.
+pub(crate) type State = Capability<dyn Cymru>;
 
 fn txt(o: TxtOutcome) -> TxtResult {
     match o {
@@ -43,7 +28,7 @@ fn disabled(n: usize) -> Vec<TxtResult> {
     (0..n).map(|_| failed()).collect()
 }
 
-impl wit::Host for View<'_> {
+impl wit::Host for View<'_, State> {
     async fn origin(&mut self, ips: Vec<IpAddress>) -> Vec<TxtResult> {
         self.state.counter.count(ips.len());
         let Some(provider) = &self.state.provider else {
@@ -64,16 +49,10 @@ impl wit::Host for View<'_> {
     }
 }
 
-struct HasCymru;
-
-impl HasData for HasCymru {
-    type Data<'a> = View<'a>;
-}
-
 /// Adds the `cymru` import to `linker`; `get` gives a call its [`View`].
 pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
-    get: fn(&mut T) -> View<'_>,
+    get: fn(&mut T) -> View<'_, State>,
 ) -> wasmtime::Result<()> {
-    wit::add_to_linker::<T, HasCymru>(linker, get)
+    wit::add_to_linker::<T, Has<State>>(linker, get)
 }

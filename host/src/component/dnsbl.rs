@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use logenrich_types::DnsblOutcome;
 use logenrich_types::names::zone_key;
 use logenrich_types::provider::Dnsbl;
-use wasmtime::component::{HasData, Linker};
+use wasmtime::component::Linker;
 
 use super::bindings::logenrich::filter::dnsbl::{self as wit, DnsblResult, Listing};
 use super::bindings::logenrich::filter::types::{IpAddress, LookupError};
-use super::{CallClock, Counter, convert};
+use super::{Counter, Has, View, convert};
 
 /// The import's state, shared by every instance.
 #[derive(Default)]
@@ -39,14 +39,6 @@ impl State {
     }
 }
 
-/// What one call sees: the shared state and the calling instance's clock.
-pub(crate) struct View<'a> {
-    /// The shared state.
-    pub state: &'a State,
-    /// The instance's clock (time in the provider is not guest time).
-    pub clock: &'a mut CallClock,
-}
-
 fn result(o: DnsblOutcome) -> DnsblResult {
     match o {
         DnsblOutcome::Listed { answers, reason } => DnsblResult::Listed(Listing {
@@ -64,7 +56,7 @@ fn result(o: DnsblOutcome) -> DnsblResult {
     }
 }
 
-impl wit::Host for View<'_> {
+impl wit::Host for View<'_, State> {
     async fn lookup(&mut self, zone: String, ips: Vec<IpAddress>) -> Vec<DnsblResult> {
         let state = self.state;
         state.counter.count(ips.len());
@@ -88,18 +80,12 @@ impl wit::Host for View<'_> {
     }
 }
 
-struct HasDnsbl;
-
-impl HasData for HasDnsbl {
-    type Data<'a> = View<'a>;
-}
-
 /// Adds the `dnsbl` import to `linker`; `get` gives a call its [`View`].
 pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
-    get: fn(&mut T) -> View<'_>,
+    get: fn(&mut T) -> View<'_, State>,
 ) -> wasmtime::Result<()> {
-    wit::add_to_linker::<T, HasDnsbl>(linker, get)
+    wit::add_to_linker::<T, Has<State>>(linker, get)
 }
 
 #[cfg(test)]
@@ -108,6 +94,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::component::CallClock;
     use wit::Host as _;
 
     /// Records the zones it is asked about and lists everything.

@@ -1,34 +1,18 @@
 //! The `geoip` import: GeoIP records answered by a [`GeoLookup`] provider; without one no
 //! address is found.
 
-use std::sync::Arc;
-
 use logenrich_types::GeoRecord;
 use logenrich_types::provider::GeoLookup;
-use wasmtime::component::{HasData, Linker};
+use wasmtime::component::Linker;
 
 use super::bindings::logenrich::filter::geoip as wit;
 use super::bindings::logenrich::filter::types::IpAddress;
-use super::{CallClock, Counter, convert};
+use super::{Capability, Has, View, convert};
 
 /// The import's state, shared by every instance.
-#[derive(Default)]
-pub(crate) struct State {
-    /// The provider, if GeoIP is on.
-    pub provider: Option<Arc<dyn GeoLookup>>,
-    /// `lookup` calls and the addresses passed.
-    pub counter: Counter,
-}
+pub(crate) type State = Capability<dyn GeoLookup>;
 
-/// What one call sees: the shared state and the calling instance's clock.
-pub(crate) struct View<'a> {
-    /// The shared state.
-    pub state: &'a State,
-    /// The instance's clock (time in the provider is not guest time).
-    pub clock: &'a mut CallClock,
-}
-
-impl wit::Host for View<'_> {
+impl wit::Host for View<'_, State> {
     async fn lookup(&mut self, ips: Vec<IpAddress>) -> Vec<Option<wit::GeoRecord>> {
         self.state.counter.count(ips.len());
         let Some(provider) = &self.state.provider else {
@@ -55,16 +39,10 @@ fn to_wit(r: GeoRecord) -> wit::GeoRecord {
     }
 }
 
-struct HasGeoIp;
-
-impl HasData for HasGeoIp {
-    type Data<'a> = View<'a>;
-}
-
 /// Adds the `geoip` import to `linker`; `get` gives a call its [`View`].
 pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
-    get: fn(&mut T) -> View<'_>,
+    get: fn(&mut T) -> View<'_, State>,
 ) -> wasmtime::Result<()> {
-    wit::add_to_linker::<T, HasGeoIp>(linker, get)
+    wit::add_to_linker::<T, Has<State>>(linker, get)
 }

@@ -14,12 +14,13 @@ pub(crate) mod dnsbl;
 pub(crate) mod geoip;
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{Component, HasData, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -34,9 +35,7 @@ mod bindings {
     });
 }
 
-pub(crate) use bindings::exports::logenrich::filter::filter::{
-    Batch, JsonlBatch, Setting,
-};
+pub(crate) use bindings::exports::logenrich::filter::filter::{Batch, JsonlBatch, Setting};
 
 /// The component built from `guest/` by the build script, embedded in the binary.
 pub const EMBEDDED: &[u8] = include_bytes!(env!("LOGENRICH_GUEST_WASM"));
@@ -110,6 +109,40 @@ impl Counter {
     }
 }
 
+/// An import's provider (none: the import answers that it is disabled) and its call
+/// counter: the state of `dns`, `geoip` and `cymru`.
+pub(crate) struct Capability<P: ?Sized> {
+    /// The provider.
+    pub provider: Option<Arc<P>>,
+    /// Calls and keys so far.
+    pub counter: Counter,
+}
+
+impl<P: ?Sized> Default for Capability<P> {
+    fn default() -> Self {
+        Capability {
+            provider: None,
+            counter: Counter::default(),
+        }
+    }
+}
+
+/// What one call of an import sees: the import's shared state and the calling instance's
+/// clock (time in the provider is not guest time).
+pub(crate) struct View<'a, S> {
+    /// The shared state.
+    pub state: &'a S,
+    /// The instance's clock.
+    pub clock: &'a mut CallClock,
+}
+
+/// The `HasData` of an import whose calls see a [`View`] of `S`.
+pub(crate) struct Has<S>(PhantomData<S>);
+
+impl<S: 'static> HasData for Has<S> {
+    type Data<'a> = View<'a, S>;
+}
+
 /// The state of every import, shared by all instances of a runtime.
 #[derive(Default)]
 pub(crate) struct Imports {
@@ -156,19 +189,19 @@ impl bindings::logenrich::filter::types::Host for HostState {}
 /// Adds our four imports (and the types they share) to `linker`.
 fn add_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     bindings::logenrich::filter::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    dns::add_to_linker(linker, |s| dns::View {
+    dns::add_to_linker(linker, |s| View {
         state: &s.imports.dns,
         clock: &mut s.clock,
     })?;
-    dnsbl::add_to_linker(linker, |s| dnsbl::View {
+    dnsbl::add_to_linker(linker, |s| View {
         state: &s.imports.dnsbl,
         clock: &mut s.clock,
     })?;
-    geoip::add_to_linker(linker, |s| geoip::View {
+    geoip::add_to_linker(linker, |s| View {
         state: &s.imports.geoip,
         clock: &mut s.clock,
     })?;
-    cymru::add_to_linker(linker, |s| cymru::View {
+    cymru::add_to_linker(linker, |s| View {
         state: &s.imports.cymru,
         clock: &mut s.clock,
     })
@@ -288,6 +321,9 @@ impl Runtime {
         if std::env::var_os("LOGENRICH_PERFMAP").is_some_and(|v| v == "1") {
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
         }
+        #[cfg(not(feature = "compile-cache"))]
+        let _ = cache_dir;
+        #[cfg(feature = "compile-cache")]
         if let Some(dir) = cache_dir {
             let mut cc = wasmtime::CacheConfig::new();
             cc.with_directory(dir);
