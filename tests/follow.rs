@@ -356,3 +356,32 @@ fn a_checkpointed_gzip_file_is_not_read_again() {
     let ns: Vec<usize> = written(&out).iter().map(|&(_, n)| n).collect();
     assert_eq!(ns, (0..200).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_file_with_other_first_bytes_on_the_same_inode_is_read_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, ckpt, out) = (
+        dir.path().join("access.log"),
+        dir.path().join("ckpt.json"),
+        dir.path().join("out.jsonl"),
+    );
+    append(&log, 0, 10);
+    let first = run_with_checkpoint(&log, &ckpt, &out);
+    assert!(first.status.success(), "{}", stderr(&first));
+    // Other lines on the same inode, longer than what was read (as when a deleted file's
+    // inode is reused, or a copytruncate is followed by more lines than before the last
+    // run): (dev, inode) alone would resume in the middle of the new text.
+    let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    let before = inode(&log);
+    let text: String = (100..115).map(req).collect();
+    std::fs::write(&log, text).unwrap();
+    assert_eq!(inode(&log), before, "rewritten in place");
+    let second = run_with_checkpoint(&log, &ckpt, &out);
+    assert!(second.status.success(), "{}", stderr(&second));
+    let got = written(&out);
+    let ns: Vec<usize> = got.iter().map(|&(_, n)| n).collect();
+    let want: Vec<usize> = (0..10).chain(100..115).collect();
+    assert_eq!(ns, want);
+    let lines: Vec<u64> = got[10..].iter().map(|&(l, _)| l).collect();
+    assert_eq!(lines, (1..=15).collect::<Vec<u64>>());
+}
