@@ -39,6 +39,7 @@ use hickory_proto::rr::Name;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::cache::{Cached, Lifetime, LookupCache, SharedLookup, TtlPolicy};
+use logenrich_types::names::zone_key;
 pub use logenrich_types::names::{cymru_as_name, cymru_origin_name, dnsbl_query_name};
 use logenrich_types::provider::{Cymru, Dnsbl, ReverseDns};
 use logenrich_types::{DnsblOutcome, LookupError, PtrOutcome, TxtOutcome};
@@ -257,7 +258,7 @@ impl DnsProvider {
     /// Queries the DNSBL `zone` for every address (query names as [`dnsbl_query_name`]):
     /// exactly one outcome per input, in input order.
     pub async fn dnsbl(&self, zone: &str, ips: &[IpAddr]) -> Vec<DnsblOutcome> {
-        let zone = zone.trim_matches('.').to_ascii_lowercase();
+        let zone = zone_key(zone);
         if zone.is_empty() || Name::from_ascii(format!("{zone}.")).is_err() {
             let error = LookupError::Other(format!("invalid DNSBL zone {zone:?}"));
             return vec![DnsblOutcome::Failed(error); ips.len()];
