@@ -154,14 +154,15 @@ async fn cache_answers_the_second_batch() {
     assert_eq!(first, second);
     assert_eq!(first[0], found("explicit.example.test"));
     assert_eq!(first[1], found("h-10-9-0-1.scan.example.test"));
+    // Asked once each (a retransmit on a loaded machine is the same question, counted).
+    let stats = provider.stats();
     for ip in &ips {
-        assert_eq!(
-            fixture.queries_for(&ptr_query_name(*ip)),
-            1,
-            "{ip} asked once"
+        let asked = fixture.queries_for(&ptr_query_name(*ip));
+        assert!(
+            asked == 1 || (asked > 1 && stats.retransmits > 0),
+            "{ip} asked {asked} times"
         );
     }
-    let stats = provider.stats();
     assert_eq!((stats.queries_sent, stats.cache_hits), (101, 101));
 
     // NXDOMAIN is cached too (negative TTL).
@@ -235,7 +236,9 @@ async fn concurrent_batches_share_lookups_in_flight() {
             failures: 0,
             retransmits: stats.retransmits,
             tcp_queries: 0,
-            unreachable: false
+            unreachable: false,
+            servfail_retries: 0,
+            ..stats
         }
     );
 }
@@ -419,4 +422,45 @@ async fn reverse_starts_the_dnsbl_lookups_of_zones_asked_before() {
     // Nothing asked twice: A and TXT of the listing, A of the other.
     assert_eq!(fixture.queries_for(&dnsbl_query_name(ips[0], ZONE)), 2);
     assert_eq!(fixture.queries_for(&dnsbl_query_name(ips[1], ZONE)), 1);
+}
+
+/// A slow server whose queue is full gets fewer queries at once, not copies of the same
+/// ones: against 50 ms answers at 2,500 a second (a queue of at most 0.5 s, then drops),
+/// 3,000 distinct lookups are sent with few retransmits, and all are answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_server_is_not_flooded_with_retransmits() {
+    let config = FixtureConfig {
+        synthetic_ptr: true,
+        latency: Duration::from_millis(50),
+        answers_per_second: 2_500,
+        ..FixtureConfig::default()
+    };
+    let fixture = DnsFixture::start(config).await.expect("fixture starts");
+    let provider = DnsProvider::new(&DnsSettings {
+        nameservers: vec![fixture.addr()],
+        ..DnsSettings::default()
+    })
+    .expect("provider");
+    let ips = many(30, 3_000);
+    let started = Instant::now();
+    let out = provider.reverse(&ips).await;
+    let stats = provider.stats();
+    eprintln!(
+        "3000 lookups in {:?}: {} queries, {} retransmits, window {} after {} cuts",
+        started.elapsed(),
+        fixture.total_queries(),
+        stats.retransmits,
+        stats.window,
+        stats.window_cuts
+    );
+    let failed = out
+        .iter()
+        .filter(|o| !matches!(o, PtrOutcome::Found(_)))
+        .count();
+    assert_eq!(failed, 0, "{stats:?}");
+    assert!(
+        stats.queries_sent <= 3_150,
+        "{} queries for 3000 lookups: {stats:?}",
+        stats.queries_sent
+    );
 }

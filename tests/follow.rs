@@ -21,7 +21,7 @@ fn req(n: usize) -> String {
     )
 }
 
-fn append(path: &Path, from: usize, to: usize) {
+pub(crate) fn append(path: &Path, from: usize, to: usize) {
     let mut f = OpenOptions::new()
         .create(true)
         .append(true)
@@ -169,7 +169,7 @@ fn follow_picks_up_files_matching_a_glob_and_names_them() {
 }
 
 /// Runs over `log` with a checkpoint, appending to `out`.
-fn run_with_checkpoint(log: &Path, ckpt: &Path, out: &Path) -> std::process::Output {
+pub(crate) fn run_with_checkpoint(log: &Path, ckpt: &Path, out: &Path) -> std::process::Output {
     logenrich()
         .args(["--no-dns", "--no-geoip", "-q", "--checkpoint"])
         .arg(ckpt)
@@ -181,7 +181,7 @@ fn run_with_checkpoint(log: &Path, ckpt: &Path, out: &Path) -> std::process::Out
 }
 
 /// The `(line, n)` of every record in `out`.
-fn written(out: &Path) -> Vec<(u64, usize)> {
+pub(crate) fn written(out: &Path) -> Vec<(u64, usize)> {
     records(&std::fs::read(out).unwrap())
         .iter()
         .map(|r| (r["line"].as_u64().unwrap(), n_of(r)))

@@ -14,3 +14,4 @@ mod report;
 mod sandbox;
 mod stream;
 mod util;
+mod volume;

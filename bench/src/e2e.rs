@@ -22,6 +22,7 @@ pub fn e2e_figures(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
         &FixtureOptions {
             latency_ms: 0,
             listed_percent: 5.0,
+            ..FixtureOptions::default()
         },
     )?;
     let db = data::geoip_db(&ctx.work, sizes.unique_ips, GEO_PADDING)?;

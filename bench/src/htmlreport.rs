@@ -41,6 +41,7 @@ fn enriched_file(ctx: &Ctx, lines: u64) -> anyhow::Result<PathBuf> {
         &FixtureOptions {
             latency_ms: 0,
             listed_percent: 5.0,
+            ..FixtureOptions::default()
         },
     )?;
     eprintln!("bench: enriching {} for the report", corpus.display());

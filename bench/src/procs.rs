@@ -72,6 +72,8 @@ pub struct FixtureOptions {
     pub latency_ms: u64,
     /// Percentage of DNSBL-listed addresses.
     pub listed_percent: f64,
+    /// Answers per second at most (0: no limit).
+    pub answers_per_second: u32,
 }
 
 /// A running `dns-fixture`; killed when dropped.
@@ -91,6 +93,7 @@ impl DnsServer {
             .args(["--synthetic", "--dnsbl-zone", DNSBL_ZONE])
             .arg(format!("--latency-ms={}", opts.latency_ms))
             .arg(format!("--listed-percent={}", opts.listed_percent))
+            .arg(format!("--answers-per-second={}", opts.answers_per_second))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

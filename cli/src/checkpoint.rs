@@ -12,10 +12,12 @@
 //! and `--follow` alike.
 //!
 //! The runner saves the file atomically (a temporary file renamed over it) after each
-//! flush of the output, so the saved offsets never run ahead of written records. After a
-//! clean stop (end of input, SIGINT/SIGTERM, a closed output) a restart neither loses nor
-//! repeats a record; after a crash (SIGKILL, power loss) records written since the last
-//! save are written again: at least once, never lost.
+//! flush of the output, so the saved offsets never run ahead of written records. With an
+//! output file (`-o`) the checkpoint also records how long that file was at the save
+//! ([`OutputMark`]): a restart truncates the file back to it before writing, so after a
+//! crash (SIGKILL) the records written since the last save, and a record cut mid-way,
+//! are dropped and written again: exactly once. On stdout, records written since the
+//! last save are written again after a crash: at least once, never lost.
 
 use std::fs::{File, Metadata};
 use std::io::Write;
@@ -186,11 +188,24 @@ impl Entry {
     }
 }
 
+/// How long the output file was when the checkpoint was saved: everything up to there
+/// is the records of the positions saved with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputMark {
+    /// The output file (made absolute).
+    pub path: PathBuf,
+    /// Its length in bytes.
+    pub bytes: u64,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Saved {
     /// The format of this file.
     version: u32,
     inputs: Vec<Entry>,
+    /// Absent when the records went to stdout (or in checkpoints of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    output: Option<OutputMark>,
 }
 
 const VERSION: u32 = 1;
@@ -230,6 +245,7 @@ pub struct Checkpoint {
     path: PathBuf,
     existed: bool,
     entries: Vec<Entry>,
+    output: Option<OutputMark>,
 }
 
 /// `path` made absolute, without resolving symlinks (a rotated log's name matters, not
@@ -248,6 +264,7 @@ impl Checkpoint {
                     path: path.to_path_buf(),
                     existed: false,
                     entries: Vec::new(),
+                    output: None,
                 });
             }
             Err(source) => {
@@ -272,7 +289,23 @@ impl Checkpoint {
             path: path.to_path_buf(),
             existed: true,
             entries: saved.inputs,
+            output: saved.output,
         })
+    }
+
+    /// The checkpoint file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The output file and its length at the last save, if records went to a file.
+    pub fn output(&self) -> Option<&OutputMark> {
+        self.output.as_ref()
+    }
+
+    /// Records the output file's length, as of the flush the next save follows.
+    pub fn set_output(&mut self, output: Option<OutputMark>) {
+        self.output = output;
     }
 
     /// Whether the file existed when loaded: a file not in it appeared since the last run
@@ -385,6 +418,7 @@ impl Checkpoint {
         let saved = Saved {
             version: VERSION,
             inputs: self.entries.clone(),
+            output: self.output.clone(),
         };
         let text = serde_json::to_vec_pretty(&saved).map_err(|e| write_error(e.into()))?;
         let mut tmp = self.path.clone().into_os_string();

@@ -46,6 +46,8 @@ pub struct FileConfig {
     pub format: Option<String>,
     /// Lines per batch.
     pub batch_size: Option<usize>,
+    /// Bytes of line data per batch.
+    pub batch_bytes: Option<usize>,
     /// Component instances working on batches at once.
     pub instances: Option<usize>,
     /// Milliseconds without input before a partial batch is processed.

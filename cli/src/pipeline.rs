@@ -9,13 +9,14 @@
 //! acknowledgements: see ARCHITECTURE.md.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::thread::JoinHandle;
 
 use logenrich::Batch;
 
-use crate::checkpoint::{InputKey, Position};
+use crate::checkpoint::{InputKey, OutputMark, Position};
 
 /// What the checkpoint learns from a batch, in the order the batches come.
 #[derive(Debug, Clone)]
@@ -92,19 +93,59 @@ pub trait Sink: Send {
     /// is durable as far as this sink can tell (handed to the reader of a pipe, or to
     /// the file), so the marks of their batches may be checkpointed.
     async fn flush(&mut self) -> Result<(), SinkError>;
+    /// For a file sink, the file and its length as of the last [`flush`](Sink::flush):
+    /// saved with the checkpoint, so a restart truncates what was written after it.
+    fn output_mark(&self) -> Option<OutputMark> {
+        None
+    }
 }
 
 /// A sink over a (buffered) writer: stdout or an output file. Writes block the calling
 /// task, as writes to a pipe or a local file do.
-pub struct WriteSink<W: Write + Send>(pub W);
+pub struct WriteSink<W: Write + Send> {
+    out: W,
+    /// For a file: its path, its length counting what is buffered, and as last flushed.
+    file: Option<(PathBuf, u64, u64)>,
+}
+
+impl<W: Write + Send> WriteSink<W> {
+    /// A sink to a stream (stdout): no length to checkpoint.
+    pub fn stream(out: W) -> Self {
+        Self { out, file: None }
+    }
+
+    /// A sink to the file at `path`, `length` bytes long when opened (writes append).
+    pub fn file(out: W, path: PathBuf, length: u64) -> Self {
+        Self {
+            out,
+            file: Some((path, length, length)),
+        }
+    }
+}
 
 #[async_trait::async_trait]
 impl<W: Write + Send> Sink for WriteSink<W> {
     async fn write(&mut self, records: &[u8]) -> Result<(), SinkError> {
-        Ok(self.0.write_all(records)?)
+        self.out.write_all(records)?;
+        if let Some((_, length, _)) = &mut self.file {
+            *length += records.len() as u64;
+        }
+        Ok(())
     }
 
     async fn flush(&mut self) -> Result<(), SinkError> {
-        Ok(self.0.flush()?)
+        self.out.flush()?;
+        if let Some((_, length, flushed)) = &mut self.file {
+            *flushed = *length;
+        }
+        Ok(())
+    }
+
+    fn output_mark(&self) -> Option<OutputMark> {
+        let (path, _, flushed) = self.file.as_ref()?;
+        Some(OutputMark {
+            path: path.clone(),
+            bytes: *flushed,
+        })
     }
 }

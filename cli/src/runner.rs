@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 
 use logenrich::Enricher;
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, OutputMark};
 use crate::pipeline::{Mark, Marked, Sink, SinkError, Source, SourceOutputs};
 
 /// How to run.
@@ -124,9 +124,11 @@ impl Progress {
         }
     }
 
-    /// The output was just flushed: save what was recorded.
-    fn flushed(&mut self) -> anyhow::Result<()> {
+    /// The output was just flushed (`output`: a file's length then): save what was
+    /// recorded.
+    fn flushed(&mut self, output: Option<OutputMark>) -> anyhow::Result<()> {
         if self.dirty {
+            self.checkpoint.set_output(output);
             self.checkpoint.save()?;
             self.dirty = false;
             self.last_save = Instant::now();
@@ -183,7 +185,7 @@ pub async fn run(
                 // run ~25 %), and no later than SAVE_IDLE after the pipeline went idle.
                 let wait = match &mut ckpt {
                     Some(p) if p.dirty && p.last_save.elapsed() >= SAVE_IDLE => {
-                        p.flushed()?;
+                        p.flushed(sink.output_mark())?;
                         None
                     }
                     Some(p) if p.dirty => Some(SAVE_IDLE.saturating_sub(p.last_save.elapsed())),
@@ -194,7 +196,7 @@ pub async fn run(
                     {
                         Ok(next) => next,
                         Err(_) => {
-                            p.flushed()?;
+                            p.flushed(sink.output_mark())?;
                             results.next().await
                         }
                     },
@@ -215,7 +217,7 @@ pub async fn run(
                     summary.output_closed = true;
                     break;
                 }
-                p.flushed()?;
+                p.flushed(sink.output_mark())?;
             }
         }
         if done.batch.is_empty() {
@@ -249,7 +251,7 @@ pub async fn run(
     if let Some(p) = &mut ckpt {
         // After a closed output, only what was flushed before counts (saved already).
         if !summary.output_closed {
-            p.flushed()?;
+            p.flushed(sink.output_mark())?;
         }
     }
     if let Some(bar) = progress {

@@ -24,6 +24,27 @@ use crate::wire::{self, Exchange};
 /// under it, within one try.
 const RECONNECTS: usize = 3;
 
+/// SERVFAIL answers of a recursive resolver asked again before one is taken: its
+/// SERVFAIL is often transient (its own upstream was rate-limited or slow; seen with
+/// unbound in front of NSD's rate limiting), and a record would carry it for
+/// `failure_ttl`.
+const SERVFAIL_RETRIES: usize = 3;
+/// The pause before the first such retry, doubled for each next: 0.2 + 0.4 + 0.8 s at
+/// most, and the resolver's own retries run meanwhile.
+const SERVFAIL_PAUSE: Duration = Duration::from_millis(200);
+/// Refusals of a server that never answered, asked again before it is marked down.
+const START_REFUSALS: usize = 3;
+/// The pause before the first such retry, doubled for each next (50 + 100 + 200 ms).
+const START_PAUSE: Duration = Duration::from_millis(50);
+
+/// A SERVFAIL from a recursive resolver (recursion available, not authoritative): worth
+/// asking again. An authoritative server's SERVFAIL is its answer.
+fn is_transient_servfail(answer: &Message) -> bool {
+    answer.metadata.response_code == hickory_proto::op::ResponseCode::ServFail
+        && answer.metadata.recursion_available
+        && !answer.metadata.authoritative
+}
+
 /// Why a question got no answer from any server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Failure {
@@ -44,6 +65,8 @@ pub(super) struct Counters {
     pub(super) retransmits: AtomicU64,
     /// Queries asked over TCP.
     pub(super) tcp_queries: AtomicU64,
+    /// SERVFAIL answers of a recursive resolver asked again.
+    pub(super) servfail_retries: AtomicU64,
 }
 
 /// The nameservers and how to ask them.
@@ -64,15 +87,42 @@ impl Client {
         }
     }
 
+    /// The smallest window of the servers and the halvings of all.
+    pub(super) fn windows(&self) -> (u64, u64) {
+        let sizes = self.servers.iter().map(|s| s.window.size());
+        sizes.fold((u64::MAX, 0), |(min, cuts), (size, c)| {
+            (min.min(size as u64), cuts + c)
+        })
+    }
+
     /// Whether some server was judged unreachable at some point.
     pub(super) fn was_unreachable(&self) -> bool {
         self.servers.iter().any(|s| s.was_down())
     }
 
-    /// Asks `name`/`rtype`. Any response (NXDOMAIN, SERVFAIL, ...) is returned as it is;
-    /// a failure means no server answered.
+    /// Asks `name`/`rtype`. Any response (NXDOMAIN, ...) is returned as it is, but a
+    /// SERVFAIL from a recursive resolver is asked again after a pause first
+    /// ([`SERVFAIL_RETRIES`]); a failure means no server answered.
     pub(super) async fn query(&self, name: Name, rtype: RecordType) -> Result<Message, Failure> {
         let (query, bytes) = wire::query(name, rtype).map_err(Failure::Other)?;
+        let mut pause = SERVFAIL_PAUSE;
+        for _ in 0..SERVFAIL_RETRIES {
+            match self.query_once(&query, &bytes).await {
+                Ok(answer) if is_transient_servfail(&answer) => {
+                    self.counters
+                        .servfail_retries
+                        .fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                other => return other,
+            }
+        }
+        self.query_once(&query, &bytes).await
+    }
+
+    /// One round of [`Client::query`]: every server, `attempts` times.
+    async fn query_once(&self, query: &Message, bytes: &[u8]) -> Result<Message, Failure> {
         let mut last = Failure::Timeout;
         for _ in 0..self.attempts {
             let mut asked = false;
@@ -82,14 +132,14 @@ impl Client {
                     Admit::Reject { probe } => {
                         if probe {
                             // A down server is probed with real traffic: this question.
-                            self.probe(server, Some((query.clone(), bytes.clone())));
+                            self.probe(server, Some((query.clone(), bytes.to_vec())));
                         }
                         last = unreachable(server);
                         continue;
                     }
                 }
                 asked = true;
-                match self.ask(server, &query, &bytes).await {
+                match self.ask_refused_at_start(server, query, bytes).await {
                     Ok(answer) => return Ok(answer),
                     Err(Exchange::Timeout { sent }) => {
                         if server.timed_out(sent) {
@@ -101,6 +151,7 @@ impl Client {
                         server.refused();
                         last = unreachable(server);
                     }
+                    Err(Exchange::Down) => last = unreachable(server),
                     Err(Exchange::Io(e)) => last = Failure::Other(e),
                     Err(Exchange::Closed | Exchange::UseTcp) => {
                         last = Failure::Other("the TCP connection kept closing".into());
@@ -114,6 +165,28 @@ impl Client {
         Err(last)
     }
 
+    /// [`Client::ask`], asked again after a pause when a server that never answered
+    /// refuses ([`START_REFUSALS`]): a server started just before the run may not have
+    /// bound its port yet, and a refusal otherwise marks it down at once.
+    async fn ask_refused_at_start(
+        &self,
+        server: &Server,
+        query: &Message,
+        bytes: &[u8],
+    ) -> Result<Message, Exchange> {
+        let mut pause = START_PAUSE;
+        for _ in 0..START_REFUSALS {
+            match self.ask(server, query, bytes).await {
+                Err(Exchange::Refused) if !server.ever_answered() => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                other => return other,
+            }
+        }
+        self.ask(server, query, bytes).await
+    }
+
     /// One try at `server`: UDP (unless it prefers TCP now), TCP for a truncated answer.
     async fn ask(
         &self,
@@ -121,7 +194,7 @@ impl Client {
         query: &Message,
         bytes: &[u8],
     ) -> Result<Message, Exchange> {
-        ask(server, query, bytes, self.timeout, &self.counters).await
+        ask(server, query, bytes, self.timeout, &self.counters, false).await
     }
 
     /// Starts a background probe of a suspect or down server; any answer (even REFUSED)
@@ -138,7 +211,7 @@ impl Client {
                 None => wire::query(Name::root(), RecordType::SOA),
             };
             let probed = match question {
-                Ok((query, bytes)) => ask(&server, &query, &bytes, timeout, &counters).await,
+                Ok((query, bytes)) => ask(&server, &query, &bytes, timeout, &counters, true).await,
                 Err(e) => Err(Exchange::Io(e)),
             };
             if probed.is_err() {
@@ -155,23 +228,34 @@ fn unreachable(server: &Server) -> Failure {
     ))
 }
 
+/// One try at `server` (see [`Client::ask`]); a `probe` is sent even to a server judged down.
 async fn ask(
     server: &Server,
     query: &Message,
     bytes: &[u8],
     timeout: Duration,
     counters: &Counters,
+    probe: bool,
 ) -> Result<Message, Exchange> {
-    let deadline = Instant::now() + timeout;
     if !server.prefers_tcp(query) {
+        let slot = server.window.acquire().await;
+        if server.is_down() && !probe {
+            // Judged down while this query waited (the window was full of queries that
+            // timed out in silence): do not send it a whole timeout's worth more.
+            return Err(Exchange::Down);
+        }
+        let deadline = Instant::now() + timeout;
         counters.queries.fetch_add(1, Ordering::Relaxed);
-        match udp::exchange(server, query, bytes, deadline, &counters.retransmits).await {
+        let udp = udp::exchange(server, query, bytes, deadline, &counters.retransmits).await;
+        drop(slot);
+        match udp {
             Ok(answer) if !answer.metadata.truncation => return Ok(answer),
             Ok(_) => server.truncated(query),
             Err(Exchange::UseTcp) => {}
             Err(e) => return Err(e),
         }
     }
+    let deadline = Instant::now() + timeout;
     let mut closed = 0;
     loop {
         counters.queries.fetch_add(1, Ordering::Relaxed);

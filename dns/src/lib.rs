@@ -47,11 +47,14 @@ use logenrich_types::{DnsblOutcome, LookupError, PtrOutcome, TxtOutcome};
 mod answer;
 pub mod cache;
 mod client;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod io;
 mod server;
 mod tcp;
 pub mod testpoint;
 mod udp;
+mod window;
 mod wire;
 
 use client::Client;
@@ -147,6 +150,12 @@ pub struct DnsStats {
     /// Whether a nameserver was judged unreachable (refused, or silent for a whole
     /// timeout) at some point: lookups then failed at once until a probe got through.
     pub unreachable: bool,
+    /// SERVFAIL answers of a recursive resolver asked again after a pause.
+    pub servfail_retries: u64,
+    /// The smallest window of UDP queries in flight among the nameservers now.
+    pub window: u64,
+    /// How often a nameserver's window was halved (its answers were late).
+    pub window_cuts: u64,
 }
 
 /// Most DNSBL zones remembered for the prefetch (the host asks only configured ones).
@@ -332,6 +341,9 @@ impl DnsProvider {
             retransmits: counters.retransmits.load(Ordering::Relaxed),
             tcp_queries: counters.tcp_queries.load(Ordering::Relaxed),
             unreachable: inner.client.was_unreachable(),
+            servfail_retries: counters.servfail_retries.load(Ordering::Relaxed),
+            window: inner.client.windows().0,
+            window_cuts: inner.client.windows().1,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! One DNS query over UDP, with retransmits on the server's RTT-based timer.
+//! One DNS query over UDP, with retransmits on the server's RTT-based timer, within the
+//! server's window of queries in flight ([`crate::window`]).
 //!
 //! Each query gets its own socket, bound to an ephemeral port the kernel picks at random
 //! and *connected* to the server: the kernel then drops datagrams from anyone else, and an
@@ -30,6 +31,8 @@ use crate::wire::{self, Exchange};
 const RECV_BUFFER: usize = 4096;
 /// How often a query sent before the server's round trip was known looks at the estimate.
 const RECHECK: Duration = Duration::from_millis(20);
+/// The longest wait before a resend: a try (2 s by default) still resends at least once.
+const RESEND_CEILING: Duration = Duration::from_secs(1);
 /// Pause before a send the kernel refused for lack of buffers is tried again.
 const BACKPRESSURE_PAUSE: Duration = Duration::from_millis(1);
 
@@ -97,8 +100,10 @@ pub(super) async fn exchange(
                 Ok(n) => {
                     let ids = sends.iter().map(|s| s.0);
                     if let Some((mut answer, i)) = wire::answer_to_any(query, ids, &buf[..n]) {
-                        server.answered(Some(sends[i].1.elapsed()));
+                        let rtt = sends[i].1.elapsed();
+                        server.answered(Some(rtt));
                         server.answered_as(&answer);
+                        server.window_answered(rtt);
                         answer.metadata.id = query.metadata.id;
                         return Ok(answer);
                     }
@@ -135,11 +140,14 @@ pub(super) async fn exchange(
                 let id = rand::random::<u16>();
                 send(&socket, &wire::with_id(bytes, id), deadline).await?;
                 retransmits.fetch_add(1, Ordering::Relaxed);
+                server.late(now);
                 // The server's current interval (measured meanwhile by other queries),
-                // doubled per resend of this query.
+                // doubled per resend of this query, at most RESEND_CEILING (RFC 6298
+                // §5.5's back-off, with a ceiling below a try's timeout).
                 let rto = server.rto(deadline.saturating_duration_since(first_sent));
                 let doublings = u32::try_from(sends.len().min(16)).unwrap_or(16);
-                resend_at = now + rto.saturating_mul(1 << doublings);
+                let backoff = rto.saturating_mul(1 << doublings).min(RESEND_CEILING);
+                resend_at = now + backoff.max(rto);
                 sends.push((id, now));
             }
         }

@@ -22,6 +22,9 @@ pub(super) enum Exchange {
     UseTcp,
     /// The TCP connection closed under the query (not the query's fault): ask again.
     Closed,
+    /// The server was judged down while the query waited for room in its window: it
+    /// was not sent.
+    Down,
     /// Another network error, described.
     Io(String),
 }

@@ -87,6 +87,13 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 /// lines takes a few MiB with its JSON; 512 MiB leaves two orders of magnitude.
 pub const DEFAULT_MEMORY_LIMIT: usize = 512 << 20;
 
+/// Linear memory one instance may need per byte of a batch's line data, worst case: a
+/// byte can become up to 12 bytes of JSON (a control byte escaped to `\u0001` in `raw`
+/// and in its field), the output buffer doubles as it grows, and the input is copied in.
+/// A batch of `n` bytes always fits a memory limit of `MEMORY_PER_BATCH_BYTE * n`
+/// (tested with hostile lines in `tests/component.rs`); callers cut batches by bytes so.
+pub const MEMORY_PER_BATCH_BYTE: usize = 32;
+
 impl std::fmt::Debug for EnricherBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EnricherBuilder")

@@ -262,7 +262,9 @@ pub fn process(
     // User-Agents and requests repeat within a batch: each distinct one is scanned once.
     let mut tags = LineTags::new(filter);
     for (i, (line, (text, lossy))) in parsed.iter().zip(&texts).enumerate() {
-        let line_no = batch.first_line + i as u64;
+        // A host's first line number near `u64::MAX` wraps (as the component's release
+        // build always did) rather than panic.
+        let line_no = batch.first_line.wrapping_add(i as u64);
         out.push(b'{');
         file_field(out, batch.source);
         out.extend_from_slice(b"\"line\":");

@@ -317,6 +317,26 @@ fn bad_offsets_are_clamped_not_a_panic() {
 }
 
 #[test]
+fn a_first_line_number_near_u64_max_wraps_not_a_panic() {
+    // Found by the fuzz target `batch` (mode bit 6): `first_line + i` overflowed.
+    let lines: Vec<String> = [
+        r#"192.0.2.1 - - [19/Jul/2022:13:23:20 +0200] "GET / HTTP/1.1" 200 1"#,
+        "x",
+        "x",
+    ]
+    .map(String::from)
+    .to_vec();
+    let filter = Filter::new(&[]).unwrap();
+    let (records, stats, _) = run(&filter, &mut NoLookupsForTest, u64::MAX - 1, None, &lines);
+    assert_eq!((stats.parsed, stats.errors), (1, 2));
+    let numbers: Vec<u64> = records
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [u64::MAX - 1, u64::MAX, 0]);
+}
+
+#[test]
 fn disabled_imports_are_not_called() {
     let filter = Filter::new(&[
         Setting::new("reverse-dns", SettingValue::Flag(false)),

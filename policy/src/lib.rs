@@ -17,6 +17,7 @@ pub mod client;
 pub mod cymru;
 pub mod decode;
 pub mod dnsbl;
+mod excerpt;
 pub mod json;
 pub mod logformat;
 pub mod lookups;

@@ -18,6 +18,7 @@
 //! an error can name the variable whose value was wrong and the column where it starts.
 
 use crate::client::parse_client;
+use crate::excerpt::Excerpt;
 use crate::parse::{ParseError, Parsed, dash_none, host, split_request};
 use crate::time::{LogTime, parse_epoch, parse_iso8601, parse_log_time};
 
@@ -261,7 +262,7 @@ fn number<T: std::str::FromStr>(value: &str, what: &str) -> Result<Option<T>, St
         v => v
             .parse()
             .map(Some)
-            .map_err(|_| format!("expected {what} or '-', found {v:?}")),
+            .map_err(|_| format!("expected {what} or '-', found {}", Excerpt(v))),
     }
 }
 
@@ -269,8 +270,8 @@ fn number<T: std::str::FromStr>(value: &str, what: &str) -> Result<Option<T>, St
 fn assign<'a>(p: &mut Parsed<'a>, f: &'a Field, v: &'a str) -> Result<(), String> {
     match &f.var {
         Var::Client { names } => {
-            let c =
-                parse_client(v, *names).ok_or_else(|| format!("invalid client address {v:?}"))?;
+            let c = parse_client(v, *names)
+                .ok_or_else(|| format!("invalid client address {}", Excerpt(v)))?;
             p.ip_text = Some(c.text);
             p.ip = c.ip;
             p.chain = c.chain;
@@ -284,7 +285,7 @@ fn assign<'a>(p: &mut Parsed<'a>, f: &'a Field, v: &'a str) -> Result<(), String
             let inner = v
                 .strip_prefix('[')
                 .and_then(|v| v.strip_suffix(']'))
-                .ok_or_else(|| format!("expected [time], found {v:?}"))?;
+                .ok_or_else(|| format!("expected [time], found {}", Excerpt(v)))?;
             p.time = Some(parse_log_time(inner).map_err(|e| format!("invalid time: {e}"))?);
         }
         Var::TimeIso8601 => p.time = Some(parse_iso8601(v)?),
@@ -304,7 +305,7 @@ fn assign<'a>(p: &mut Parsed<'a>, f: &'a Field, v: &'a str) -> Result<(), String
         Var::Status => {
             p.status = number::<u16>(v, "a status code")?;
             if p.status.is_some_and(|s| !(100..=999).contains(&s)) {
-                return Err(format!("expected a status code, found {v:?}"));
+                return Err(format!("expected a status code, found {}", Excerpt(v)));
             }
         }
         Var::BodyBytes => p.bytes = number(v, "a byte count")?,

@@ -10,6 +10,7 @@
 use std::net::IpAddr;
 
 use crate::client::parse_client;
+use crate::excerpt::Excerpt;
 use crate::time::{LogTime, parse_log_time};
 
 /// The layouts the parser accepts.
@@ -237,8 +238,12 @@ pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> 
         c.token();
         ip_text = &line[..c.pos];
     }
-    let client = parse_client(ip_text, false)
-        .ok_or_else(|| c.error_at(0, format_args!("invalid client address {ip_text:?}")))?;
+    let client = parse_client(ip_text, false).ok_or_else(|| {
+        c.error_at(
+            0,
+            format_args!("invalid client address {}", Excerpt(ip_text)),
+        )
+    })?;
     c.space("the ident field")?;
     let _ident = c.token();
     c.space("the user field")?;

@@ -4,6 +4,8 @@
 use time::macros::format_description;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
+use crate::excerpt::Excerpt;
+
 /// A request time: the instant, and the UTC offset as it was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogTime<'a> {
@@ -39,7 +41,12 @@ pub fn parse_log_time(text: &str) -> Result<LogTime<'_>, String> {
 /// crate); the offset as written is `+02:00` or `Z`.
 pub fn parse_iso8601(text: &str) -> Result<LogTime<'_>, String> {
     let instant = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map_err(|e| format!("{text:?} is not like 2022-07-19T13:23:20+02:00 ({e})"))?;
+        .map_err(|e| {
+            format!(
+                "{} is not like 2022-07-19T13:23:20+02:00 ({e})",
+                Excerpt(text)
+            )
+        })?;
     let offset = if text.ends_with(['Z', 'z']) {
         &text[text.len() - 1..]
     } else {
@@ -52,7 +59,7 @@ pub fn parse_iso8601(text: &str) -> Result<LogTime<'_>, String> {
 /// dropped, records have whole seconds) or an integer of `per_second` units (Apache
 /// `%{msec}t`).
 pub fn parse_epoch(text: &str, per_second: u32) -> Result<OffsetDateTime, String> {
-    let bad = || format!("{text:?} is not a time in seconds since 1970");
+    let bad = || format!("{} is not a time in seconds since 1970", Excerpt(text));
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     if whole.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
@@ -72,8 +79,12 @@ fn parse_generic(text: &str) -> Result<OffsetDateTime, String> {
     let format = format_description!(
         "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"
     );
-    OffsetDateTime::parse(text, &format)
-        .map_err(|e| format!("{text:?} is not like 19/Jul/2022:13:23:20 +0200 ({e})"))
+    OffsetDateTime::parse(text, &format).map_err(|e| {
+        format!(
+            "{} is not like 19/Jul/2022:13:23:20 +0200 ({e})",
+            Excerpt(text)
+        )
+    })
 }
 
 /// The fast path for the fixed-width form every log line has (`dd/Mon/yyyy:HH:MM:SS

@@ -1,8 +1,9 @@
 //! Arguments (clap) and the run with its summary; the plan (flags merged with the config
 //! file) is in [`plan`], what is read and the stop on signals in [`sources`].
 
+use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -10,6 +11,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 
+use crate::checkpoint::Checkpoint;
 use crate::input::{ReadOptions, Reader};
 use crate::pipeline::WriteSink;
 use crate::runner::{self, RunOptions};
@@ -92,6 +94,11 @@ pub struct Args {
     /// Lines per batch [default: 2048].
     #[arg(long, value_name = "N")]
     batch_size: Option<usize>,
+    /// Bytes of line data per batch, cut at whichever of this and --batch-size comes
+    /// first; with --instances it bounds the memory of a run [default: 4 MiB, or
+    /// --max-memory / 32 when that is less].
+    #[arg(long, value_name = "BYTES")]
+    batch_bytes: Option<usize>,
     /// Batches processed at once, each by its own component instance [default: 8].
     #[arg(long, value_name = "N")]
     instances: Option<usize>,
@@ -266,20 +273,16 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
         }
     }
 
-    let mut out: Box<dyn Write + Send> = match &args.output {
+    let (mut out, output_file): (Box<dyn Write + Send>, _) = match &args.output {
         Some(path) => {
-            // Resuming from a checkpoint appends to the records already written.
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .append(checkpoint.is_some())
-                .truncate(checkpoint.is_none())
-                .open(path)
-                .with_context(|| format!("cannot create output file {}", path.display()))
-                .map_err(usage)?;
-            Box::new(BufWriter::with_capacity(1 << 20, file))
+            let (file, length) = open_output(path, checkpoint.as_ref()).map_err(usage)?;
+            let out = Box::new(BufWriter::with_capacity(1 << 20, file));
+            (out, Some((crate::checkpoint::absolute(path), length)))
         }
-        None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
+        None => (
+            Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
+            None,
+        ),
     };
     let report = args.report.as_deref().map(crate::report::RunReport::new);
     if let Some(report) = &report {
@@ -290,6 +293,7 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
         checkpoint: checkpoint.clone().map(Arc::new),
         opts: ReadOptions {
             batch_size: plan.batch_size,
+            batch_bytes: plan.batch_bytes,
             linger: plan.linger,
             max_line_bytes: plan.max_line_bytes,
         },
@@ -302,7 +306,10 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
     };
     let stop = Arc::new(AtomicBool::new(false));
     let signals = tokio::spawn(stop_on_signals(stop.clone(), quiet));
-    let mut sink = WriteSink(out);
+    let mut sink = match output_file {
+        Some((path, length)) => WriteSink::file(out, path, length),
+        None => WriteSink::stream(out),
+    };
     let summary = runner::run(enricher.clone(), source, &mut sink, opts, stop)
         .await
         .map_err(runtime)?;
@@ -351,6 +358,12 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
                 s.inflight_joins,
                 s.failures,
             );
+            if s.window_cuts > 0 || s.servfail_retries > 0 {
+                eprintln!(
+                    "logenrich: dns: answers came late: {} queries in flight per nameserver at the end (halved {} times), {} SERVFAIL answers of a resolver asked again",
+                    s.window, s.window_cuts, s.servfail_retries,
+                );
+            }
             if s.unreachable {
                 eprintln!(
                     "logenrich: dns: the nameserver was unreachable (refused, or silent for a whole --timeout) during the run; its lookups failed at once until it answered again"
@@ -387,4 +400,41 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
             ExitCode::from(1)
         },
     )
+}
+
+/// Opens `-o FILE`; with a checkpoint, resumes it: a file the checkpoint measured is
+/// truncated back to its length then (what a crash left after it, a torn record
+/// included, is written again), and refused if it is shorter. Returns the file and its
+/// length.
+fn open_output(path: &Path, checkpoint: Option<&Checkpoint>) -> anyhow::Result<(File, u64)> {
+    let Some(checkpoint) = checkpoint else {
+        let file = File::create(path)
+            .with_context(|| format!("cannot create output file {}", path.display()))?;
+        return Ok((file, 0));
+    };
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("cannot open output file {}", path.display()))?;
+    let length = file.metadata()?.len();
+    let mark = checkpoint
+        .output()
+        .filter(|m| m.path == crate::checkpoint::absolute(path));
+    let Some(mark) = mark else {
+        // Records of this checkpoint went elsewhere (or to stdout): append.
+        return Ok((file, length));
+    };
+    if length < mark.bytes {
+        anyhow::bail!(
+            "output file {} is {length} bytes, shorter than the {} bytes checkpoint {} \
+             recorded: it was changed since; restore it, or remove the checkpoint to start over",
+            path.display(),
+            mark.bytes,
+            checkpoint.path().display(),
+        );
+    }
+    file.set_len(mark.bytes)
+        .with_context(|| format!("cannot truncate output file {}", path.display()))?;
+    Ok((file, mark.bytes))
 }

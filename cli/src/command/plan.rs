@@ -44,6 +44,7 @@ where
 pub(super) struct Plan {
     pub(super) file: FileConfig,
     pub(super) batch_size: usize,
+    pub(super) batch_bytes: usize,
     pub(super) instances: usize,
     pub(super) linger: Duration,
     pub(super) deadline: Option<Duration>,
@@ -164,9 +165,11 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan> {
             .unwrap_or(65_536),
         1024..=64 << 20,
     )?;
+    let batch_bytes = batch_bytes(args, &file, memory_mib, max_line_bytes)?;
     Ok(Plan {
         max_line_bytes,
         batch_size,
+        batch_bytes,
         instances,
         linger: Duration::from_millis(linger),
         deadline,
@@ -178,6 +181,37 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan> {
         geoip,
         geoip_on,
     })
+}
+
+/// Bytes per batch: a batch of them (or one line of `max_line_bytes`) with the worst
+/// escaping must fit an instance's memory.
+fn batch_bytes(
+    args: &Args,
+    file: &FileConfig,
+    memory_mib: usize,
+    max_line_bytes: usize,
+) -> anyhow::Result<usize> {
+    let fits = (memory_mib << 20) / logenrich::MEMORY_PER_BATCH_BYTE;
+    let batch_bytes = args
+        .batch_bytes
+        .or(file.batch_bytes)
+        .unwrap_or(fits.min(4 << 20));
+    let batch_bytes = in_range("batch_bytes", batch_bytes, 1024..=1 << 30)?;
+    for (name, bytes) in [
+        ("batch_bytes", batch_bytes),
+        ("max_line_bytes", max_line_bytes),
+    ] {
+        if bytes > fits {
+            return Err(anyhow!(
+                "invalid setting {name}: {bytes} bytes may need {} MiB of an instance's \
+                 memory (JSON escaping, worst case), more than max_memory ({memory_mib} MiB); \
+                 lower {name} to {fits} or raise max_memory to {} MiB",
+                (bytes * logenrich::MEMORY_PER_BATCH_BYTE) >> 20,
+                (bytes * logenrich::MEMORY_PER_BATCH_BYTE).div_ceil(1 << 20),
+            ));
+        }
+    }
+    Ok(batch_bytes)
 }
 
 /// The component's settings from flags and file (only what the user set; the component

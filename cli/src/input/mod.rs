@@ -128,6 +128,9 @@ enum Chunk {
 pub struct ReadOptions {
     /// Lines per full batch.
     pub batch_size: usize,
+    /// Bytes of line data per full batch (the bound on what one instance copies in and
+    /// writes out).
+    pub batch_bytes: usize,
     /// A partial batch is sent after this long without new input.
     pub linger: Duration,
     /// A longer line is not processed: it gets an error record (see [`Splitter`]).
@@ -420,7 +423,13 @@ impl Batcher {
                 start,
             } => {
                 let o = &self.opts;
-                let splitter = Splitter::resuming(o.batch_size, o.max_line_bytes, source, start);
+                let splitter = Splitter::resuming(
+                    o.batch_size,
+                    o.batch_bytes,
+                    o.max_line_bytes,
+                    source,
+                    start,
+                );
                 if let Some(old) = self.open.insert(index, Open { key, splitter }) {
                     self.finish(old, false);
                 }
@@ -508,6 +517,7 @@ mod tests {
     fn small_batches() -> ReadOptions {
         ReadOptions {
             batch_size: 10,
+            batch_bytes: 1 << 20,
             linger: Duration::from_millis(50),
             max_line_bytes: 1 << 16,
         }

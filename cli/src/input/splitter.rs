@@ -11,12 +11,14 @@ pub const OVERSIZED_PREFIX: usize = 1024;
 /// The longest line kept whole, whatever the flags say: one that fits in a batch alone.
 const MAX_LINE: usize = Batch::MAX_BYTES;
 
-/// Cuts lines into batches: a batch is full at `batch_size` lines; [`Splitter::cut`] ends
+/// Cuts lines into batches: a batch is full at `batch_size` lines or `batch_bytes` bytes,
+/// whichever comes first (a line longer than `batch_bytes` is a batch alone); [`Splitter::cut`] ends
 /// a partial one (the linger timer, the end of an input). A line is only complete at its
 /// `\n` or at the end of its input; its bytes are kept as read, without the `\n`.
 #[derive(Debug)]
 pub struct Splitter {
     batch_size: usize,
+    batch_bytes: usize,
     max_line: usize,
     source: Option<String>,
     next_line: u64,
@@ -39,13 +41,20 @@ impl Splitter {
     /// than `max_line` bytes becomes a batch of its own, marked `oversized`.
     #[cfg(test)]
     pub fn new(batch_size: usize, max_line: usize, source: Option<String>) -> Self {
-        Self::resuming(batch_size, max_line, source, Position::default())
+        Self::resuming(
+            batch_size,
+            usize::MAX,
+            max_line,
+            source,
+            Position::default(),
+        )
     }
 
     /// A splitter for an input read from `start` on (a checkpoint's position): offsets
     /// count from the input's beginning, and lines are numbered from `start.line + 1`.
     pub fn resuming(
         batch_size: usize,
+        batch_bytes: usize,
         max_line: usize,
         source: Option<String>,
         start: Position,
@@ -54,6 +63,7 @@ impl Splitter {
         batch.source.clone_from(&source);
         Self {
             batch_size: batch_size.max(1),
+            batch_bytes: batch_bytes.max(1),
             max_line: max_line.clamp(1, MAX_LINE),
             source,
             next_line: start.line + 1,
@@ -104,10 +114,11 @@ impl Splitter {
     }
 
     /// Adds a complete line; `self.offset` is already past it. A batch whose data would
-    /// pass [`Batch::MAX_BYTES`] is cut before the line (`max_line` is below it, so the
-    /// line fits in the next).
+    /// pass `batch_bytes` (or [`Batch::MAX_BYTES`]) is cut before the line (`max_line` is
+    /// below the latter, so the line fits in the next).
     fn push_line(&mut self, line: &[u8], out: &mut impl FnMut(Batch, Position)) {
-        if !self.batch.fits(line.len()) {
+        let over = self.batch.data.len().saturating_add(line.len()) > self.batch_bytes;
+        if over || !self.batch.fits(line.len()) {
             self.cut(out);
         }
         if self.batch.is_empty() {
@@ -269,7 +280,7 @@ mod tests {
             offset: 100,
             line: 7,
         };
-        let mut s = Splitter::resuming(10, 1 << 16, None, start);
+        let mut s = Splitter::resuming(10, usize::MAX, 1 << 16, None, start);
         s.push(b"x\nyy\n", &mut |b, p| out.push((b, p)));
         s.finish(&mut |b, p| out.push((b, p)));
         assert_eq!(out[0].0.first_line, 8);
@@ -332,6 +343,37 @@ mod tests {
         let b = split(&[b"ok\nbad \xff\xfe here\n"], 10);
         assert_eq!(b[0].0.line(1), b"bad \xff\xfe here");
         assert_eq!(b[0].0.len(), 2);
+    }
+
+    #[test]
+    fn batches_are_cut_by_bytes_before_lines() {
+        let mut out = Vec::new();
+        let mut s = Splitter::resuming(100, 10, 1 << 16, None, Position::default());
+        s.push(b"aaaa\nbbbb\nccc\nddddddddddddddd\ne\n", &mut |b, p| {
+            out.push((b, p))
+        });
+        s.finish(&mut |b, p| out.push((b, p)));
+        let got: Vec<Vec<&[u8]>> = out.iter().map(|(b, _)| lines(b)).collect();
+        // 4 + 4 fit in 10 bytes, 4 + 4 + 3 would not; a line longer than the limit
+        // is a batch alone, and numbering and offsets go on.
+        assert_eq!(
+            got,
+            [
+                vec![&b"aaaa"[..], b"bbbb"],
+                vec![&b"ccc"[..]],
+                vec![&b"ddddddddddddddd"[..]],
+                vec![&b"e"[..]],
+            ]
+        );
+        assert!(out.iter().all(|(b, _)| b.data.len() <= 10 || b.len() == 1));
+        assert_eq!(out[2].0.first_line, 4);
+        assert_eq!(
+            out[3].1,
+            Position {
+                offset: 32,
+                line: 5
+            }
+        );
     }
 
     #[test]

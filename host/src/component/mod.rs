@@ -383,6 +383,10 @@ impl Runtime {
             HostState::new(Arc::clone(&self.imports), self.limits),
         );
         store.limiter(|s| &mut s.limits);
+        // What the guest hands back (a batch's JSON Lines) is in its memory already, so
+        // the memory cap bounds it; wasmtime's own 128 MiB default would fail batches
+        // the cap allows.
+        store.set_hostcall_fuel(self.limits.memory);
         if let Some(deadline) = self.limits.deadline {
             store.epoch_deadline_callback(move |ctx| {
                 let guest = ctx.data().clock.guest();
