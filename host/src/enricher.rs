@@ -91,7 +91,7 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 512 << 20;
 /// byte can become up to 12 bytes of JSON (a control byte escaped to `\u0001` in `raw`
 /// and in its field), the output buffer doubles as it grows, and the input is copied in.
 /// A batch of `n` bytes always fits a memory limit of `MEMORY_PER_BATCH_BYTE * n`
-/// (tested with hostile lines in `tests/component.rs`); callers cut batches by bytes so.
+/// (tested with hostile lines in `tests/volume.rs`); callers cut batches by bytes so.
 pub const MEMORY_PER_BATCH_BYTE: usize = 32;
 
 impl std::fmt::Debug for EnricherBuilder {
