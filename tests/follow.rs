@@ -4,7 +4,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -168,16 +168,29 @@ fn follow_picks_up_files_matching_a_glob_and_names_them() {
     assert!(child.wait_with_output().unwrap().status.success());
 }
 
-/// Runs over `log` with a checkpoint, appending to `out`.
-pub(crate) fn run_with_checkpoint(log: &Path, ckpt: &Path, out: &Path) -> std::process::Output {
-    logenrich()
-        .args(["--no-dns", "--no-geoip", "-q", "--checkpoint"])
+/// The log, checkpoint and output files of a checkpointed run in `dir`.
+pub(crate) fn checkpoint_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    (
+        dir.join("access.log"),
+        dir.join("ckpt.json"),
+        dir.join("out.jsonl"),
+    )
+}
+
+/// `logenrich -q --no-dns --no-geoip --checkpoint CKPT -o OUT LOG`, to add flags to.
+pub(crate) fn checkpointed(log: &Path, ckpt: &Path, out: &Path) -> std::process::Command {
+    let mut cmd = logenrich();
+    cmd.args(["--no-dns", "--no-geoip", "-q", "--checkpoint"])
         .arg(ckpt)
         .arg("-o")
         .arg(out)
-        .arg(log)
-        .output()
-        .unwrap()
+        .arg(log);
+    cmd
+}
+
+/// Runs over `log` with a checkpoint, appending to `out`.
+pub(crate) fn run_with_checkpoint(log: &Path, ckpt: &Path, out: &Path) -> std::process::Output {
+    checkpointed(log, ckpt, out).output().unwrap()
 }
 
 /// The `(line, n)` of every record in `out`.
@@ -191,11 +204,7 @@ pub(crate) fn written(out: &Path) -> Vec<(u64, usize)> {
 #[test]
 fn a_checkpoint_resumes_a_grown_file_and_a_rotated_one_without_gap_or_repeat() {
     let dir = tempfile::tempdir().unwrap();
-    let (log, ckpt, out) = (
-        dir.path().join("access.log"),
-        dir.path().join("ckpt.json"),
-        dir.path().join("out.jsonl"),
-    );
+    let (log, ckpt, out) = checkpoint_files(dir.path());
     append(&log, 0, 10);
     assert!(run_with_checkpoint(&log, &ckpt, &out).status.success());
     append(&log, 10, 15);
@@ -221,20 +230,11 @@ fn a_checkpoint_resumes_a_grown_file_and_a_rotated_one_without_gap_or_repeat() {
 #[test]
 fn sigterm_then_restart_from_the_checkpoint_loses_and_repeats_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let (log, ckpt, out) = (
-        dir.path().join("access.log"),
-        dir.path().join("ckpt.json"),
-        dir.path().join("out.jsonl"),
-    );
+    let (log, ckpt, out) = checkpoint_files(dir.path());
     let total = 400_000;
     append(&log, 0, total);
-    let child = logenrich()
-        .args(["--no-dns", "--no-geoip", "-q", "--batch-size", "512"])
-        .arg("--checkpoint")
-        .arg(&ckpt)
-        .arg("-o")
-        .arg(&out)
-        .arg(&log)
+    let child = checkpointed(&log, &ckpt, &out)
+        .args(["--batch-size", "512"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -360,11 +360,7 @@ fn a_checkpointed_gzip_file_is_not_read_again() {
 #[test]
 fn a_file_with_other_first_bytes_on_the_same_inode_is_read_from_its_start() {
     let dir = tempfile::tempdir().unwrap();
-    let (log, ckpt, out) = (
-        dir.path().join("access.log"),
-        dir.path().join("ckpt.json"),
-        dir.path().join("out.jsonl"),
-    );
+    let (log, ckpt, out) = checkpoint_files(dir.path());
     append(&log, 0, 10);
     let first = run_with_checkpoint(&log, &ckpt, &out);
     assert!(first.status.success(), "{}", stderr(&first));

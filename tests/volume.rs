@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::follow::{append, run_with_checkpoint, written};
+use crate::follow::{append, checkpoint_files, checkpointed, run_with_checkpoint, written};
 use crate::util::{line, logenrich, records, run, stderr};
 
 /// A User-Agent of `bytes` bytes of nginx `\xHH` escapes, or of raw control bytes.
@@ -113,22 +113,13 @@ fn sigkill(child: &mut std::process::Child) {
 #[test]
 fn sigkills_during_a_checkpointed_run_then_a_restart_write_each_record_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (log, ckpt, out) = (
-        dir.path().join("access.log"),
-        dir.path().join("ckpt.json"),
-        dir.path().join("out.jsonl"),
-    );
+    let (log, ckpt, out) = checkpoint_files(dir.path());
     let total = 300_000;
     append(&log, 0, total);
     let mut kills = 0;
     for target in [1_000_000u64, 4_000_000, 9_000_000] {
-        let mut child = logenrich()
-            .args(["--no-dns", "--no-geoip", "-q", "--batch-size", "512"])
-            .arg("--checkpoint")
-            .arg(&ckpt)
-            .arg("-o")
-            .arg(&out)
-            .arg(&log)
+        let mut child = checkpointed(&log, &ckpt, &out)
+            .args(["--batch-size", "512"])
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
@@ -159,11 +150,7 @@ fn sigkills_during_a_checkpointed_run_then_a_restart_write_each_record_once() {
 #[test]
 fn a_torn_record_past_the_checkpoint_is_dropped_and_a_shortened_output_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let (log, ckpt, out) = (
-        dir.path().join("access.log"),
-        dir.path().join("ckpt.json"),
-        dir.path().join("out.jsonl"),
-    );
+    let (log, ckpt, out) = checkpoint_files(dir.path());
     append(&log, 0, 10);
     assert!(run_with_checkpoint(&log, &ckpt, &out).status.success());
     // What a crash leaves: half a record after the last save.

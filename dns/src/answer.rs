@@ -68,11 +68,15 @@ fn positive(records: &[&Record]) -> Lifetime {
 
 /// The PTR name of `ip` (its first PTR record, without the trailing dot).
 pub(super) async fn ptr(client: &Client, ip: IpAddr) -> (PtrOutcome, Lifetime) {
-    let response = match client.query(Name::from(ip), RecordType::PTR).await {
-        Ok(response) => response,
-        Err(failure) => return (PtrOutcome::Failed(failed(failure)), Lifetime::Failed),
-    };
-    match classify(&response, RecordType::PTR) {
+    match client.query(Name::from(ip), RecordType::PTR).await {
+        Ok(response) => ptr_outcome(&response),
+        Err(failure) => (PtrOutcome::Failed(failed(failure)), Lifetime::Failed),
+    }
+}
+
+/// What a response to a PTR question says.
+pub(super) fn ptr_outcome(response: &Message) -> (PtrOutcome, Lifetime) {
+    match classify(response, RecordType::PTR) {
         Answer::Records(records) => match &records[0].data {
             RData::PTR(name) => {
                 let name = name.0.to_ascii().trim_end_matches('.').to_owned();
@@ -88,70 +92,82 @@ pub(super) async fn ptr(client: &Client, ip: IpAddr) -> (PtrOutcome, Lifetime) {
 /// The DNSBL verdict for query name `name`: its A records, and for a listing the TXT
 /// reason.
 pub(super) async fn dnsbl(client: &Client, name: Name) -> (DnsblOutcome, Lifetime) {
-    let response = match client.query(name.clone(), RecordType::A).await {
-        Ok(response) => response,
-        Err(failure) => {
-            return (DnsblOutcome::Failed(failed(failure)), Lifetime::Failed);
-        }
+    let verdict = match client.query(name.clone(), RecordType::A).await {
+        Ok(response) => dnsbl_outcome(&response),
+        Err(failure) => (DnsblOutcome::Failed(failed(failure)), Lifetime::Failed),
     };
-    let records = match classify(&response, RecordType::A) {
-        Answer::Records(records) => records,
-        Answer::NotFound(ttl) => return (DnsblOutcome::NotListed, Lifetime::Negative(ttl)),
-        Answer::Failed(e) => return (DnsblOutcome::Failed(e), Lifetime::Failed),
+    let (DnsblOutcome::Listed { answers, .. }, lifetime) = verdict else {
+        return verdict;
     };
-    let answers = records
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(a.0),
-            _ => None,
-        })
-        .collect();
     // The reason is extra: a listing without it (no TXT, or its query failed) stands.
     let reason = match client.query(name, RecordType::TXT).await {
-        Ok(txt) => match classify(&txt, RecordType::TXT) {
-            Answer::Records(records) => txt_text(&records),
-            _ => None,
-        },
+        Ok(txt) => dnsbl_reason(&txt),
         Err(_) => None,
     };
-    (DnsblOutcome::Listed { answers, reason }, positive(&records))
+    (DnsblOutcome::Listed { answers, reason }, lifetime)
+}
+
+/// What a response to a DNSBL A question says (a listing without its reason yet).
+pub(super) fn dnsbl_outcome(response: &Message) -> (DnsblOutcome, Lifetime) {
+    match classify(response, RecordType::A) {
+        Answer::Records(records) => {
+            let answers = records
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::A(a) => Some(a.0),
+                    _ => None,
+                })
+                .collect();
+            let listed = DnsblOutcome::Listed {
+                answers,
+                reason: None,
+            };
+            (listed, positive(&records))
+        }
+        Answer::NotFound(ttl) => (DnsblOutcome::NotListed, Lifetime::Negative(ttl)),
+        Answer::Failed(e) => (DnsblOutcome::Failed(e), Lifetime::Failed),
+    }
+}
+
+/// A listing's reason from the response to its TXT question: the records' texts joined
+/// by `"; "`.
+pub(super) fn dnsbl_reason(response: &Message) -> Option<String> {
+    match classify(response, RecordType::TXT) {
+        Answer::Records(records) => {
+            let texts = txt_strings(&records);
+            (!texts.is_empty()).then(|| texts.join("; "))
+        }
+        _ => None,
+    }
 }
 
 /// The TXT records of `name`, one string per record (a Team Cymru answer).
 pub(super) async fn txt(client: &Client, name: Name) -> (TxtOutcome, Lifetime) {
-    let response = match client.query(name, RecordType::TXT).await {
-        Ok(response) => response,
-        Err(failure) => return (TxtOutcome::Failed(failed(failure)), Lifetime::Failed),
-    };
-    match classify(&response, RecordType::TXT) {
-        Answer::Records(records) => {
-            let texts = records
-                .iter()
-                .filter_map(|r| match &r.data {
-                    RData::TXT(txt) => {
-                        Some(String::from_utf8_lossy(&txt.txt_data.concat()).into_owned())
-                    }
-                    _ => None,
-                })
-                .collect();
-            (TxtOutcome::Found(texts), positive(&records))
-        }
+    match client.query(name, RecordType::TXT).await {
+        Ok(response) => txt_outcome(&response),
+        Err(failure) => (TxtOutcome::Failed(failed(failure)), Lifetime::Failed),
+    }
+}
+
+/// What a response to a TXT question says.
+pub(super) fn txt_outcome(response: &Message) -> (TxtOutcome, Lifetime) {
+    match classify(response, RecordType::TXT) {
+        Answer::Records(records) => (TxtOutcome::Found(txt_strings(&records)), positive(&records)),
         Answer::NotFound(ttl) => (TxtOutcome::NotFound, Lifetime::Negative(ttl)),
         Answer::Failed(e) => (TxtOutcome::Failed(e), Lifetime::Failed),
     }
 }
 
-/// The text of TXT records: each record's strings concatenated (as bytes, then decoded as
-/// UTF-8, lossily), records joined by `"; "`.
-fn txt_text(records: &[&Record]) -> Option<String> {
-    let texts: Vec<String> = records
+/// The text of each TXT record: its strings concatenated (as bytes, then decoded as
+/// UTF-8, lossily).
+fn txt_strings(records: &[&Record]) -> Vec<String> {
+    records
         .iter()
         .filter_map(|r| match &r.data {
             RData::TXT(txt) => Some(String::from_utf8_lossy(&txt.txt_data.concat()).into_owned()),
             _ => None,
         })
-        .collect();
-    (!texts.is_empty()).then(|| texts.join("; "))
+        .collect()
 }
 
 #[cfg(test)]

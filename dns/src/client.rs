@@ -37,6 +37,27 @@ const START_REFUSALS: usize = 3;
 /// The pause before the first such retry, doubled for each next (50 + 100 + 200 ms).
 const START_PAUSE: Duration = Duration::from_millis(50);
 
+/// Runs `attempt` and, while `again` says so of its result, up to `retries` more
+/// times, after a pause of `first`, doubled for each next.
+async fn with_pauses<T, F: std::future::Future<Output = T>>(
+    retries: usize,
+    first: Duration,
+    mut again: impl FnMut(&T) -> bool,
+    mut attempt: impl FnMut() -> F,
+) -> T {
+    let mut pause = first;
+    let mut result = attempt().await;
+    for _ in 0..retries {
+        if !again(&result) {
+            break;
+        }
+        tokio::time::sleep(pause).await;
+        pause *= 2;
+        result = attempt().await;
+    }
+    result
+}
+
 /// A SERVFAIL from a recursive resolver (recursion available, not authoritative): worth
 /// asking again. An authoritative server's SERVFAIL is its answer.
 fn is_transient_servfail(answer: &Message) -> bool {
@@ -105,20 +126,19 @@ impl Client {
     /// ([`SERVFAIL_RETRIES`]); a failure means no server answered.
     pub(super) async fn query(&self, name: Name, rtype: RecordType) -> Result<Message, Failure> {
         let (query, bytes) = wire::query(name, rtype).map_err(Failure::Other)?;
-        let mut pause = SERVFAIL_PAUSE;
-        for _ in 0..SERVFAIL_RETRIES {
-            match self.query_once(&query, &bytes).await {
-                Ok(answer) if is_transient_servfail(&answer) => {
-                    self.counters
-                        .servfail_retries
-                        .fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
-                }
-                other => return other,
+        let again = |answer: &Result<Message, Failure>| {
+            let transient = answer.as_ref().is_ok_and(is_transient_servfail);
+            if transient {
+                self.counters
+                    .servfail_retries
+                    .fetch_add(1, Ordering::Relaxed);
             }
-        }
-        self.query_once(&query, &bytes).await
+            transient
+        };
+        with_pauses(SERVFAIL_RETRIES, SERVFAIL_PAUSE, again, || {
+            self.query_once(&query, &bytes)
+        })
+        .await
     }
 
     /// One round of [`Client::query`]: every server, `attempts` times.
@@ -174,17 +194,13 @@ impl Client {
         query: &Message,
         bytes: &[u8],
     ) -> Result<Message, Exchange> {
-        let mut pause = START_PAUSE;
-        for _ in 0..START_REFUSALS {
-            match self.ask(server, query, bytes).await {
-                Err(Exchange::Refused) if !server.ever_answered() => {
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
-                }
-                other => return other,
-            }
-        }
-        self.ask(server, query, bytes).await
+        let again = |answer: &Result<Message, Exchange>| {
+            matches!(answer, Err(Exchange::Refused)) && !server.ever_answered()
+        };
+        with_pauses(START_REFUSALS, START_PAUSE, again, || {
+            self.ask(server, query, bytes)
+        })
+        .await
     }
 
     /// One try at `server`: UDP (unless it prefers TCP now), TCP for a truncated answer.

@@ -333,6 +333,7 @@ impl DnsProvider {
     pub fn stats(&self) -> DnsStats {
         let inner = &self.inner;
         let counters = &inner.client.counters;
+        let (window, window_cuts) = inner.client.windows();
         DnsStats {
             queries_sent: counters.queries.load(Ordering::Relaxed),
             cache_hits: inner.cache_hits.load(Ordering::Relaxed),
@@ -342,8 +343,8 @@ impl DnsProvider {
             tcp_queries: counters.tcp_queries.load(Ordering::Relaxed),
             unreachable: inner.client.was_unreachable(),
             servfail_retries: counters.servfail_retries.load(Ordering::Relaxed),
-            window: inner.client.windows().0,
-            window_cuts: inner.client.windows().1,
+            window,
+            window_cuts,
         }
     }
 }

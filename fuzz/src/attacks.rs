@@ -22,23 +22,10 @@ struct Oracle {
     regex: Regex,
 }
 
-/// The regex of `pattern` as the policy's rules are built (ASCII case-insensitive, bytes),
-/// searched without any gate.
+/// The regex of `pattern` as the policy's rules are built (the policy's own
+/// `rule_regex`), searched without any gate.
 fn oracle(pattern: &str) -> Option<Regex> {
-    Regex::builder()
-        .syntax(
-            regex_automata::util::syntax::Config::new()
-                .case_insensitive(true)
-                .unicode(false)
-                .utf8(false),
-        )
-        .configure(
-            Regex::config()
-                .utf8_empty(false)
-                .nfa_size_limit(Some(1 << 20)),
-        )
-        .build(pattern)
-        .ok()
+    logenrich_policy::attacks::rule_regex(pattern).ok()
 }
 
 thread_local! {

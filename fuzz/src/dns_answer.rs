@@ -1,24 +1,21 @@
 //! Target `dns_answer`: DNS responses as the client receives them. The bytes are judged by
 //! `logenrich-dns`'s own check (`wire::answer_to_any`, through its `fuzzing` feature:
 //! hickory-proto's decoder, then "a response, to our question, under one of our IDs"),
-//! then read the way `answer.rs` reads an accepted answer (response code, records of
-//! the asked type, PTR names, A addresses, TXT strings, the SOA's negative TTL). The
-//! client never encodes an answer again, so neither does this target.
-//!
-//! `answer.rs`'s own functions are async over a live client and crate-private, so they
-//! are not called: the record reading below follows them (see fuzz/README.md).
+//! then decoded by `answer.rs`'s own functions (response code, records of the asked
+//! type, PTR names, A addresses, TXT strings, the SOA's negative TTL). The client never
+//! encodes an answer again, so neither does this target.
 //!
 //! Input: a mode byte, then the response. Mode bits 0–1: the question (PTR of a client,
 //! DNSBL A, DNSBL TXT reason, Team Cymru origin TXT); bit 2: an IPv6 client; bit 3: the
 //! response's ID is set to one we sent (else it is kept, and only 0xbeef or 0x1234 match).
 
 use std::net::IpAddr;
-use std::time::Duration;
 
-use hickory_proto::op::{Message, MessageType, ResponseCode};
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::op::{Message, MessageType};
+use hickory_proto::rr::{Name, RecordType};
 use logenrich_dns::fuzzing;
 use logenrich_types::names::{cymru_origin_name, dnsbl_query_name};
+use logenrich_types::{DnsblOutcome, TxtOutcome};
 
 /// The IDs a query was sent under (a first send and a retransmit).
 pub const IDS: [u16; 2] = [0xbeef, 0x1234];
@@ -45,56 +42,27 @@ pub fn question(mode: u8) -> (Name, RecordType) {
     }
 }
 
-/// What the client takes from an accepted answer (as `answer.rs` does).
-fn read(answer: &Message, rtype: RecordType) {
-    let negative_ttl = answer.authorities.iter().find_map(|r| match &r.data {
-        RData::SOA(soa) => Some(Duration::from_secs(r.ttl.min(soa.minimum).into())),
-        _ => None,
-    });
-    if answer.metadata.response_code != ResponseCode::NoError {
-        let _ = (negative_ttl, answer.metadata.response_code.to_string());
-        return;
-    }
-    let records: Vec<_> = answer
-        .answers
-        .iter()
-        .filter(|r| r.record_type() == rtype)
-        .collect();
-    let Some(first) = records.first() else {
-        return;
-    };
-    let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
-    assert!(ttl <= first.ttl);
-    match rtype {
-        RecordType::PTR => {
-            if let RData::PTR(name) = &first.data {
-                let text = name.0.to_ascii();
-                let _ = text.trim_end_matches('.').to_owned();
+/// What the client makes of an accepted answer: `answer.rs`'s own decoders, through the
+/// `fuzzing` feature, and Team Cymru's TXT decoder after them.
+fn read(answer: &Message, mode: u8) {
+    match mode & 3 {
+        0 => {
+            let _ = fuzzing::ptr(answer);
+        }
+        1 => {
+            if let DnsblOutcome::Listed { answers, reason } = fuzzing::dnsbl(answer) {
+                assert!(answers.len() <= answer.answers.len());
+                assert!(reason.is_none(), "the reason comes from the TXT question");
             }
         }
-        RecordType::A => {
-            let answers: Vec<_> = records
-                .iter()
-                .filter_map(|r| match &r.data {
-                    RData::A(a) => Some(a.0),
-                    _ => None,
-                })
-                .collect();
-            assert!(answers.len() <= records.len());
+        2 => {
+            let _ = fuzzing::dnsbl_reason(answer);
         }
         _ => {
-            let texts: Vec<String> = records
-                .iter()
-                .filter_map(|r| match &r.data {
-                    RData::TXT(txt) => {
-                        Some(String::from_utf8_lossy(&txt.txt_data.concat()).into_owned())
-                    }
-                    _ => None,
-                })
-                .collect();
-            // The DNSBL reason, and what Team Cymru's decoder is given.
-            let _ = texts.join("; ");
-            let _ = logenrich_policy::cymru::best_origin(&texts);
+            if let TxtOutcome::Found(texts) = fuzzing::txt(answer) {
+                assert!(texts.len() <= answer.answers.len());
+                let _ = logenrich_policy::cymru::best_origin(&texts);
+            }
         }
     }
 }
@@ -118,5 +86,5 @@ pub fn run(data: &[u8]) {
     assert_eq!(answer.metadata.id, IDS[index], "the ID it was taken for");
     assert_eq!(answer.metadata.message_type, MessageType::Response);
     assert_eq!(answer.queries, query.queries, "an answer to our question");
-    read(&answer, rtype);
+    read(&answer, mode);
 }

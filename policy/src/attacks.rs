@@ -28,6 +28,26 @@ use crate::attacks_rules::BuiltinRule;
 pub use crate::attacks_settings::{ATTACK_RULE, AttackSettings};
 pub use crate::decode::{MAX_DECODE_ROUNDS, normalize};
 
+/// A rule's pattern compiled as the rules are: ASCII case-insensitive, over bytes (no
+/// Unicode, no UTF-8 requirement), its NFA at most 1 MiB; the error is the engine's
+/// message.
+pub fn rule_regex(pattern: &str) -> Result<Regex, String> {
+    Regex::builder()
+        .syntax(
+            regex_automata::util::syntax::Config::new()
+                .case_insensitive(true)
+                .unicode(false)
+                .utf8(false),
+        )
+        .configure(
+            Regex::config()
+                .utf8_empty(false)
+                .nfa_size_limit(Some(1 << 20)),
+        )
+        .build(pattern)
+        .map_err(|e| e.to_string())
+}
+
 /// The longest evidence written, in bytes (cut at a character boundary).
 pub const MAX_EVIDENCE: usize = 128;
 
@@ -319,20 +339,7 @@ impl Attacks {
                 reason,
             };
             check_id(&spec.id).map_err(err)?;
-            let regex = Regex::builder()
-                .syntax(
-                    regex_automata::util::syntax::Config::new()
-                        .case_insensitive(true)
-                        .unicode(false)
-                        .utf8(false),
-                )
-                .configure(
-                    Regex::config()
-                        .utf8_empty(false)
-                        .nfa_size_limit(Some(1 << 20)),
-                )
-                .build(&spec.pattern)
-                .map_err(|e| err(format!("pattern: {e}")))?;
+            let regex = rule_regex(&spec.pattern).map_err(|e| err(format!("pattern: {e}")))?;
             let index = index as u16;
             match prefix_literals(&spec.pattern).map_err(|e| err(format!("pattern: {e}")))? {
                 None => {

@@ -202,12 +202,11 @@ fn batch_bytes(
         ("max_line_bytes", max_line_bytes),
     ] {
         if bytes > fits {
+            let need = (bytes * logenrich::MEMORY_PER_BATCH_BYTE).div_ceil(1 << 20);
             return Err(anyhow!(
-                "invalid setting {name}: {bytes} bytes may need {} MiB of an instance's \
+                "invalid setting {name}: {bytes} bytes may need {need} MiB of an instance's \
                  memory (JSON escaping, worst case), more than max_memory ({memory_mib} MiB); \
-                 lower {name} to {fits} or raise max_memory to {} MiB",
-                (bytes * logenrich::MEMORY_PER_BATCH_BYTE) >> 20,
-                (bytes * logenrich::MEMORY_PER_BATCH_BYTE).div_ceil(1 << 20),
+                 lower {name} to {fits} or raise max_memory to {need} MiB",
             ));
         }
     }
