@@ -16,7 +16,8 @@
 //! output file (`-o`) the checkpoint also records how long that file was at the save
 //! ([`OutputMark`]): a restart truncates the file back to it before writing, so after a
 //! crash (SIGKILL) the records written since the last save, and a record cut mid-way,
-//! are dropped and written again: exactly once. On stdout, records written since the
+//! are dropped and written again: exactly once. That mark is saved once before the first
+//! record too, so a crash before a run's first save is undone like any other. On stdout, records written since the
 //! last save are written again after a crash: at least once, never lost.
 
 use std::fs::{File, Metadata};

@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, OutputMark};
 use crate::input::{ReadOptions, Reader};
 use crate::pipeline::WriteSink;
 use crate::runner::{self, RunOptions};
@@ -203,7 +203,7 @@ pub fn main(args: Args) -> Result<ExitCode, Failure> {
 
 async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
     let quiet = args.quiet;
-    let (sources, checkpoint) = sources(&args).map_err(usage)?;
+    let (sources, mut checkpoint) = sources(&args).map_err(usage)?;
     let mut builder = Enricher::builder();
     let dns = match &plan.dns {
         Some(settings) => Some(DnsProvider::new(settings).map_err(usage)?),
@@ -275,7 +275,7 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
 
     let (mut out, output_file): (Box<dyn Write + Send>, _) = match &args.output {
         Some(path) => {
-            let (file, length) = open_output(path, checkpoint.as_ref()).map_err(usage)?;
+            let (file, length) = open_output(path, checkpoint.as_mut()).map_err(usage)?;
             let out = Box::new(BufWriter::with_capacity(1 << 20, file));
             (out, Some((crate::checkpoint::absolute(path), length)))
         }
@@ -404,9 +404,11 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
 
 /// Opens `-o FILE`; with a checkpoint, resumes it: a file the checkpoint measured is
 /// truncated back to its length then (what a crash left after it, a torn record
-/// included, is written again), and refused if it is shorter. Returns the file and its
-/// length.
-fn open_output(path: &Path, checkpoint: Option<&Checkpoint>) -> anyhow::Result<(File, u64)> {
+/// included, is written again), and refused if it is shorter. Before any record is
+/// written, the checkpoint is saved with the file's length now, so a crash before the
+/// run's first save is undone by the next run too (it would otherwise keep that run's
+/// records and write them again). Returns the file and its length.
+fn open_output(path: &Path, checkpoint: Option<&mut Checkpoint>) -> anyhow::Result<(File, u64)> {
     let Some(checkpoint) = checkpoint else {
         let file = File::create(path)
             .with_context(|| format!("cannot create output file {}", path.display()))?;
@@ -417,24 +419,28 @@ fn open_output(path: &Path, checkpoint: Option<&Checkpoint>) -> anyhow::Result<(
         .create(true)
         .open(path)
         .with_context(|| format!("cannot open output file {}", path.display()))?;
-    let length = file.metadata()?.len();
-    let mark = checkpoint
-        .output()
-        .filter(|m| m.path == crate::checkpoint::absolute(path));
-    let Some(mark) = mark else {
-        // Records of this checkpoint went elsewhere (or to stdout): append.
-        return Ok((file, length));
-    };
-    if length < mark.bytes {
-        anyhow::bail!(
-            "output file {} is {length} bytes, shorter than the {} bytes checkpoint {} \
-             recorded: it was changed since; restore it, or remove the checkpoint to start over",
-            path.display(),
-            mark.bytes,
-            checkpoint.path().display(),
-        );
+    let absolute = crate::checkpoint::absolute(path);
+    let mut length = file.metadata()?.len();
+    // A mark of another file means the records of this checkpoint went elsewhere (or to
+    // stdout): this file is appended to.
+    if let Some(mark) = checkpoint.output().filter(|m| m.path == absolute) {
+        if length < mark.bytes {
+            anyhow::bail!(
+                "output file {} is {length} bytes, shorter than the {} bytes checkpoint {} \
+                 recorded: it was changed since; restore it, or remove the checkpoint to start over",
+                path.display(),
+                mark.bytes,
+                checkpoint.path().display(),
+            );
+        }
+        file.set_len(mark.bytes)
+            .with_context(|| format!("cannot truncate output file {}", path.display()))?;
+        length = mark.bytes;
     }
-    file.set_len(mark.bytes)
-        .with_context(|| format!("cannot truncate output file {}", path.display()))?;
-    Ok((file, mark.bytes))
+    checkpoint.set_output(Some(OutputMark {
+        path: absolute,
+        bytes: length,
+    }));
+    checkpoint.save()?;
+    Ok((file, length))
 }
