@@ -3,7 +3,8 @@
 //! comparison, and prints a Markdown table of figures against their bars (PASS/MISS).
 //!
 //! One command does everything: `cargo run --release -p bench -- [--quick]`. It builds the
-//! `logenrich` and `dns-fixture` release binaries first. The exit status is non-zero only
+//! `logenrich` and `dns-fixture` binaries of its own profile first (release here; CI runs
+//! `--quick` on the debug build the tests made). The exit status is non-zero only
 //! when a measurement broke, never for a missed bar.
 
 mod ctx;
@@ -78,7 +79,7 @@ struct Args {
     /// [default: $VIRTUAL_ENV/bin/python, else python3].
     #[arg(long, value_name = "PATH")]
     python: Option<PathBuf>,
-    /// Don't build the logenrich and dns-fixture release binaries first.
+    /// Don't build the logenrich and dns-fixture binaries first.
     #[arg(long)]
     no_build: bool,
     /// Where corpora, databases and logs go [default: <target>/bench-data].
@@ -294,9 +295,18 @@ fn header(ctx: &Ctx, elapsed: f64) -> String {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
     let mode = if ctx.quick { " -- --quick" } else { "" };
+    let profile = &ctx.bins.profile;
+    let build = if profile == "release" {
+        String::new()
+    } else {
+        format!(
+            " Binaries of the `{profile}` profile: the figures only show that every \
+             measurement runs; the bars are for release binaries."
+        )
+    };
     format!(
         "## logenrich bench ({})\n\nMachine: {cores} cores ({model}), Linux {}, load average \
-         {} at the end. {} round(s) per side, medians; suite ran {:.0} s. Reproduce: \
+         {} at the end. {} round(s) per side, medians; suite ran {:.0} s.{build} Reproduce: \
          `cargo run --release -p bench{mode}`.",
         if ctx.quick { "quick" } else { "full" },
         kernel.trim(),

@@ -16,6 +16,8 @@ pub struct Binaries {
     pub logenrich: PathBuf,
     /// The `dns-fixture` server.
     pub dns_fixture: PathBuf,
+    /// The cargo profile they were built with (`release` for figures that count).
+    pub profile: String,
 }
 
 /// The workspace root (the bench crate's parent directory).
@@ -25,8 +27,11 @@ pub fn workspace_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// Builds the release binaries (unless `build` is false) and finds them in the target
-/// directory this bench was built into.
+/// Builds the `logenrich` and `dns-fixture` binaries (unless `build` is false) with the
+/// profile this bench was built with, and finds them in the same target directory:
+/// `cargo run --release -p bench` measures release binaries (the figures the bars are
+/// for); CI's `cargo run -p bench -- --quick` reuses the test build's debug binaries, so
+/// it checks that every measurement still runs without a second build of wasmtime.
 pub fn binaries(build: bool) -> anyhow::Result<Binaries> {
     let exe = std::env::current_exe().context("cannot find the bench executable")?;
     let profile_dir = exe
@@ -35,12 +40,28 @@ pub fn binaries(build: bool) -> anyhow::Result<Binaries> {
     let target = profile_dir
         .parent()
         .context("the bench executable is not inside a target directory")?;
+    let profile = profile_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("the bench executable's directory has no name")?;
+    let build_args: Vec<String> = match profile {
+        "debug" => Vec::new(),
+        "release" => vec!["--release".into()],
+        other => vec!["--profile".into(), other.into()],
+    };
+    let build_line = format!(
+        "cargo build {} -p fixture -p logenrich-cli",
+        build_args.join(" ")
+    )
+    .replace("  ", " ");
     if build {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        eprintln!("bench: cargo build --release -p fixture -p logenrich-cli");
+        eprintln!("bench: {build_line}");
         let status = Command::new(cargo)
             .current_dir(workspace_root())
-            .args(["build", "--release", "-p", "fixture", "-p", "logenrich-cli"])
+            .arg("build")
+            .args(&build_args)
+            .args(["-p", "fixture", "-p", "logenrich-cli"])
             .arg("--target-dir")
             .arg(target)
             .status()
@@ -49,15 +70,15 @@ pub fn binaries(build: bool) -> anyhow::Result<Binaries> {
             bail!("building logenrich and dns-fixture failed ({status})");
         }
     }
-    let dir = target.join("release");
     let bins = Binaries {
-        logenrich: dir.join("logenrich"),
-        dns_fixture: dir.join("dns-fixture"),
+        logenrich: profile_dir.join("logenrich"),
+        dns_fixture: profile_dir.join("dns-fixture"),
+        profile: profile.to_owned(),
     };
     for b in [&bins.logenrich, &bins.dns_fixture] {
         if !b.is_file() {
             bail!(
-                "{} is missing: run without --no-build, or cargo build --release -p fixture -p logenrich-cli",
+                "{} is missing: run without --no-build, or {build_line}",
                 b.display()
             );
         }
