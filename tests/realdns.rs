@@ -319,8 +319,6 @@ fn summary_says_the_resolver_was_unreachable() {
 /// queries fail now and then: it answers those SERVFAIL). A burst of PTR and DNSBL
 /// lookups through it: no lookup fails (a resolver's SERVFAIL is asked again).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 21, open: through unbound 180 of 10,000 lookups still end SERVFAIL \
-            after 3 retries (NSD's rate limiting of unbound); run with --ignored"]
 async fn a_burst_through_unbound_in_front_of_nsd_has_no_failed_lookup() {
     let opts = corpus_options(1, 5_000);
     let ips = clients(&opts);

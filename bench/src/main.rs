@@ -59,7 +59,8 @@ enum Group {
     Limits,
     /// The HTML report of 1M enriched records, 20k clients, against `wc -l`.
     Report,
-    /// PTR + DNSBL + GeoIP against a real DNS server (Debian's NSD) vs GeoIP only.
+    /// PTR + DNSBL + GeoIP against a real DNS server (Debian's NSD) vs GeoIP only, and
+    /// PTR + DNSBL through unbound in front of it vs straight to it.
     Realdns,
     /// Issue 8's live-pipeline figures: trickle latency, checkpoint cost, SIGTERM + resume.
     Live,
@@ -215,6 +216,8 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if wanted(Group::Realdns) {
         let r = realdns::realdns_figures(&ctx, &mut report);
         record(&mut report, "NSD", r);
+        let r = realdns::unbound_figures(&ctx, &mut report);
+        record(&mut report, "unbound", r);
     }
 
     let header = header(&ctx, started.elapsed().as_secs_f64());

@@ -3,7 +3,8 @@
 //! on; zones generated for the corpus's clients: a PTR name each, 5 % DNSBL-listed), side
 //! by side with the same run with GeoIP only. Bar: no failed lookup, and at most 2.5× the
 //! GeoIP-only wall time. Then the DNS client alone against hickory-resolver
-//! ([`crate::resolvers`]).
+//! ([`crate::resolvers`]), and the path most users have: Debian's unbound in front of
+//! NSD, beside the same run straight to NSD.
 
 use std::path::PathBuf;
 
@@ -20,12 +21,12 @@ const LISTED_EVERY: usize = 20;
 /// The DNSBL zone NSD serves.
 const ZONE: &str = "bl.test";
 
-/// `nsd` from `PATH` or Debian's `/usr/sbin`.
-fn nsd_program() -> Option<PathBuf> {
+/// `name` (`nsd`, `unbound`) from `PATH` or Debian's `/usr/sbin`.
+fn program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|d| d.join("nsd"))
+        .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
 
@@ -56,7 +57,7 @@ pub fn realdns_figures(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
         count(u64::from(clients))
     );
     let bar = "0 failed lookups, ≤ 2.5× GeoIP only";
-    let Some(program) = nsd_program() else {
+    let Some(program) = program("nsd") else {
         report.push(Row::skipped(figure, "skipped (apt-get install nsd)", bar));
         return Ok(());
     };
@@ -117,6 +118,90 @@ pub fn realdns_figures(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let burst = &ips[..ips.len().min(burst)];
     crate::resolvers::client_figures(report, ctx.sizes.rounds, nsd.addr(), burst, ZONE)?;
     drop(nsd);
+    Ok(())
+}
+
+/// The unbound row: PTR + DNSBL through Debian's unbound (settings as shipped, stub
+/// zones to NSD) beside the same run straight to NSD. Bar: no failed lookup (a
+/// resolver's transient SERVFAIL is asked again); the times are reported side by side.
+pub fn unbound_figures(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
+    let (lines, clients): (u64, u32) = if ctx.quick {
+        (20_000, 2_000)
+    } else {
+        (200_000, 20_000)
+    };
+    let figure = format!(
+        "PTR + DNSBL through unbound in front of NSD ({} lines, {} clients) vs straight to NSD",
+        count(lines),
+        count(u64::from(clients))
+    );
+    let bar = "0 failed lookups";
+    let (Some(nsd_program), Some(unbound_program)) = (program("nsd"), program("unbound")) else {
+        report.push(Row::skipped(
+            figure,
+            "skipped (apt-get install nsd unbound)",
+            bar,
+        ));
+        return Ok(());
+    };
+    let opts = data::corpus_options(lines, clients);
+    let file = data::corpus_file(&ctx.work, &opts)?;
+    let ips: Vec<_> = fixture::corpus::client_ips(&opts).map(|c| c.addr).collect();
+    let zones = NsdZones::for_clients(&ips, "real.example.test", LISTED_EVERY);
+    let nsd = Nsd::start(&nsd_program, &zones)?;
+    let stubs = ["in-addr.arpa", "ip6.arpa", ZONE];
+    let unbound = fixture::unbound::Unbound::start(&unbound_program, nsd.addr(), &stubs)?;
+    let file = arg(&file)?;
+    let mut failed = Vec::new();
+    let mut run = |tag: &str, server: std::net::SocketAddr| {
+        let ns = server.to_string();
+        let args = [file, "--nameserver", &ns, "--dnsbl", ZONE, "--no-geoip"];
+        let m = ctx.run_logenrich(tag, &args)?;
+        let summary = std::fs::read_to_string(ctx.work.join(format!("logenrich-{tag}.stderr")))
+            .unwrap_or_default();
+        let (n, _) = failed_lookups(&summary)
+            .ok_or_else(|| anyhow::anyhow!("no DNS summary in: {summary}"))?;
+        eprintln!(
+            "bench: {tag} run: {} wall, {n} failed lookups",
+            secs(s(m.wall))
+        );
+        failed.push(n);
+        anyhow::Ok(m)
+    };
+    // unbound keeps its cache between rounds: only the first round through it is cold,
+    // and it is reported apart.
+    let mut direct = Vec::new();
+    let mut through = Vec::new();
+    for _ in 0..ctx.sizes.rounds {
+        direct.push(run("direct-nsd", nsd.addr())?);
+        through.push(run("unbound", unbound.addr())?);
+    }
+    let worst = failed.iter().copied().max().unwrap_or(0);
+    let direct_wall = median_of(&direct, |m| s(m.wall));
+    let through_wall = median_of(&through, |m| s(m.wall));
+    report.push(Row::new(
+        figure,
+        format!(
+            "through unbound {} (first round {}), straight to NSD {}; {worst} failed lookups",
+            secs(through_wall),
+            secs(s(through[0].wall)),
+            secs(direct_wall)
+        ),
+        bar,
+        worst == 0,
+    ));
+    report.section(
+        format!(
+            "logenrich's summary of the last run through unbound ({} lines)",
+            count(lines)
+        ),
+        format!(
+            "```\n{}\n```",
+            std::fs::read_to_string(ctx.work.join("logenrich-unbound.stderr"))
+                .unwrap_or_default()
+                .trim()
+        ),
+    );
     Ok(())
 }
 
