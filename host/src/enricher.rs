@@ -165,8 +165,8 @@ impl EnricherBuilder {
         self
     }
 
-    /// Keeps at most `n` idle instances for reuse (default 8): as many batches as are
-    /// processed at once.
+    /// Keeps at most `n` idle instances for reuse (default [`default_instances`]): as
+    /// many batches as are processed at once.
     pub fn instances(mut self, n: usize) -> Self {
         self.instances = n.max(1);
         self
@@ -268,6 +268,18 @@ pub fn embedded_component() -> &'static [u8] {
     component::EMBEDDED
 }
 
+/// Instances (batches at once) when none are asked for: twice the cores, from 2 to 8.
+///
+/// More instances than cores only help while batches wait on lookups, and each holds its
+/// own linear memory (about 7 MB with ordinary batches, nearer 18 MB when most clients of
+/// a batch are new). Measured with the release CLI over 1M lines with reverse DNS, DNSBL
+/// and GeoLite2 City on 2 cores: 10k clients, 8 instances 127 MB peak RSS in 3.52 s,
+/// 4 instances 88 MB in 3.35 s; 368k clients, 269 MB in 50.5 s against 204 MB in 51.6 s.
+pub fn default_instances() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    (2 * cores).clamp(2, 8)
+}
+
 impl Enricher {
     /// A builder with the embedded component, no providers and the default settings.
     pub fn builder() -> EnricherBuilder {
@@ -275,7 +287,7 @@ impl Enricher {
             source: Source::Embedded,
             imports: Imports::default(),
             settings: Vec::new(),
-            instances: 8,
+            instances: default_instances(),
             cache_dir: None,
             limits: Limits {
                 deadline: Some(DEFAULT_DEADLINE),

@@ -16,7 +16,8 @@ mod types;
 
 pub use enricher::{
     DEFAULT_DEADLINE, DEFAULT_MEMORY_LIMIT, Enricher, EnricherBuilder, Error,
-    MEMORY_PER_BATCH_BYTE, default_cache_dir, embedded_component, write_component,
+    MEMORY_PER_BATCH_BYTE, default_cache_dir, default_instances, embedded_component,
+    write_component,
 };
 pub use logenrich_types::provider::{self, Cymru, Dnsbl, GeoLookup, ReverseDns};
 pub use logenrich_types::{

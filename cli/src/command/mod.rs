@@ -99,7 +99,8 @@ pub struct Args {
     /// --max-memory / 32 when that is less].
     #[arg(long, value_name = "BYTES")]
     batch_bytes: Option<usize>,
-    /// Batches processed at once, each by its own component instance [default: 8].
+    /// Batches processed at once, each by its own component instance [default: twice
+    /// the cores, from 2 to 8].
     #[arg(long, value_name = "N")]
     instances: Option<usize>,
     /// Milliseconds without new input after which a partial batch is processed, so a

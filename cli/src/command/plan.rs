@@ -134,7 +134,9 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan> {
     )?;
     let instances = in_range(
         "instances",
-        args.instances.or(file.instances).unwrap_or(8),
+        args.instances
+            .or(file.instances)
+            .unwrap_or_else(logenrich::default_instances),
         1..=256,
     )?;
     let linger = in_range(
