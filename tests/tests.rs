@@ -1,6 +1,7 @@
 //! The one integration-test binary: real servers on loopback, the real component under
 //! wasmtime, and the `logenrich` binary as a user runs it.
 
+mod cache;
 mod cli;
 mod component;
 mod dns;

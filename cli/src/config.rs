@@ -106,6 +106,10 @@ pub struct DnsSection {
     pub negative_ttl: Option<u64>,
     /// Seconds a failed lookup is remembered.
     pub failure_ttl: Option<u64>,
+    /// The persistent lookup cache (`--cache-db`).
+    pub cache_db: Option<PathBuf>,
+    /// Its file-size bound, MiB.
+    pub cache_db_max_mib: Option<u64>,
 }
 
 /// `[geoip]`.

@@ -42,6 +42,9 @@ pub enum Lifetime {
     Failed,
     /// Something that says nothing about the name (an aborted task): never cached.
     Transient,
+    /// An entry read from a [`Store`](crate::store::Store), with what is left of the TTL it
+    /// was given when first cached (not clamped again; at most the longest TTL).
+    Remaining(Duration),
 }
 
 /// The TTL bounds applied to cached outcomes.
@@ -78,6 +81,7 @@ impl TtlPolicy {
             Lifetime::Negative(None) => self.negative_ttl,
             Lifetime::Failed => self.failure_ttl,
             Lifetime::Transient => return None,
+            Lifetime::Remaining(left) => left.min(self.longest()),
         };
         (!ttl.is_zero()).then_some(ttl)
     }

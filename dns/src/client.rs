@@ -40,6 +40,9 @@ const SERVFAIL_RETRIES: usize = 4;
 /// (25-29 s against 18-19 s, as many SERVFAILs): they come from the resolver's own
 /// upstream bursts, not from how many queries it is given.
 const SERVFAIL_PAUSE: Duration = Duration::from_millis(1000);
+/// The pauses of all SERVFAIL retries together (1 + 2 + 4 + 8 s).
+pub(super) const SERVFAIL_WINDOW: Duration =
+    Duration::from_millis(SERVFAIL_PAUSE.as_millis() as u64 * ((1 << SERVFAIL_RETRIES) - 1));
 /// Refusals of a server that never answered, asked again before it is marked down.
 const START_REFUSALS: usize = 3;
 /// The pause before the first such retry, doubled for each next (50 + 100 + 200 ms).
@@ -101,15 +104,24 @@ pub(super) struct Counters {
 /// The nameservers and how to ask them.
 pub(super) struct Client {
     servers: Vec<Arc<Server>>,
+    /// Queries in flight at once (the `concurrency` setting); a query waiting out the
+    /// pause before a SERVFAIL retry holds none, so the others go on meanwhile.
+    permits: tokio::sync::Semaphore,
     timeout: Duration,
     attempts: usize,
     pub(super) counters: Arc<Counters>,
 }
 
 impl Client {
-    pub(super) fn new(addrs: &[std::net::SocketAddr], timeout: Duration, attempts: usize) -> Self {
+    pub(super) fn new(
+        addrs: &[std::net::SocketAddr],
+        timeout: Duration,
+        attempts: usize,
+        concurrency: usize,
+    ) -> Self {
         Client {
             servers: addrs.iter().map(|&a| Arc::new(Server::new(a))).collect(),
+            permits: tokio::sync::Semaphore::new(concurrency),
             timeout,
             attempts: attempts.max(1),
             counters: Arc::default(),
@@ -143,8 +155,11 @@ impl Client {
             }
             transient
         };
-        with_pauses(SERVFAIL_RETRIES, SERVFAIL_PAUSE, again, || {
-            self.query_once(&query, &bytes)
+        with_pauses(SERVFAIL_RETRIES, SERVFAIL_PAUSE, again, || async {
+            let Ok(_permit) = self.permits.acquire().await else {
+                return Err(Failure::Other("the DNS client was shut down".into()));
+            };
+            self.query_once(&query, &bytes).await
         })
         .await
     }

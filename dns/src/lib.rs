@@ -36,9 +36,10 @@ use std::time::{Duration, SystemTime};
 use futures::FutureExt;
 use futures::future::{BoxFuture, join_all};
 use hickory_proto::rr::Name;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::cache::{Cached, Lifetime, LookupCache, SharedLookup, TtlPolicy};
+use crate::store::Stores;
 use logenrich_types::names::zone_key;
 pub use logenrich_types::names::{cymru_as_name, cymru_origin_name, dnsbl_query_name};
 use logenrich_types::provider::{Cymru, Dnsbl, ReverseDns};
@@ -51,6 +52,7 @@ mod client;
 pub mod fuzzing;
 mod io;
 mod server;
+pub mod store;
 mod tcp;
 pub mod testpoint;
 mod udp;
@@ -69,7 +71,8 @@ pub struct DnsSettings {
     pub timeout: Duration,
     /// How many times a query is tried in all (at least 1).
     pub attempts: usize,
-    /// Most lookups in flight at once (at least 1).
+    /// Most queries in flight at once (at least 1); a query pausing before it asks a
+    /// resolver again after a SERVFAIL holds no place.
     pub concurrency: usize,
     /// Most outcomes cached, per cache (one for PTR, one for DNSBL); 0 turns caching off.
     pub cache_size: usize,
@@ -156,6 +159,13 @@ pub struct DnsStats {
     pub window: u64,
     /// How often a nameserver's window was halved (its answers were late).
     pub window_cuts: u64,
+    /// Lookups answered by the stores behind the memory cache: the first (`--cache-db`),
+    /// the second (the shared cache).
+    pub store_hits: [u64; 2],
+    /// Lookups answered by another process that had claimed them in the shared store.
+    pub claim_waits: u64,
+    /// Reads and writes that a store failed (each a miss or a lost write).
+    pub store_errors: u64,
 }
 
 /// Most DNSBL zones remembered for the prefetch (the host asks only configured ones).
@@ -170,7 +180,6 @@ struct Inner {
     io: io::IoThread,
     /// DNSBL zones asked so far, for the prefetch.
     zones: Mutex<Vec<Arc<str>>>,
-    permits: Arc<Semaphore>,
     ptr: Arc<LookupCache<IpAddr, PtrOutcome>>,
     dnsbl: Arc<LookupCache<DnsblKey, DnsblOutcome>>,
     cymru_origin: Arc<LookupCache<IpAddr, TxtOutcome>>,
@@ -178,6 +187,25 @@ struct Inner {
     cache_hits: AtomicU64,
     inflight_joins: AtomicU64,
     failures: AtomicU64,
+    stores: Stores,
+}
+
+impl Inner {
+    /// `lookup` behind the stores (as [`Stores::tiered`]), if there are any.
+    fn via_stores<V>(
+        &self,
+        key: impl FnOnce() -> String,
+        lookup: BoxFuture<'static, (V, Lifetime)>,
+    ) -> BoxFuture<'static, (V, Lifetime)>
+    where
+        V: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        if self.stores.is_empty() {
+            lookup
+        } else {
+            self.stores.tiered(key(), self.ptr.cache().policy(), lookup)
+        }
+    }
 }
 
 /// Batched, cached, deduplicated reverse-DNS and DNSBL lookups. Cheap to clone (clones share
@@ -198,6 +226,14 @@ impl std::fmt::Debug for DnsProvider {
 impl DnsProvider {
     /// Builds the provider (reading `/etc/resolv.conf` when no nameserver is given).
     pub fn new(settings: &DnsSettings) -> Result<DnsProvider, DnsSetupError> {
+        DnsProvider::with_stores(settings, Stores::default())
+    }
+
+    /// Builds the provider with `stores` behind its memory cache ([`store`]).
+    pub fn with_stores(
+        settings: &DnsSettings,
+        stores: Stores,
+    ) -> Result<DnsProvider, DnsSetupError> {
         if settings.timeout.is_zero() {
             return Err(DnsSetupError::InvalidSetting("timeout must be above zero"));
         }
@@ -219,7 +255,12 @@ impl DnsProvider {
         } else {
             settings.nameservers.clone()
         };
-        let client = Client::new(&nameservers, settings.timeout, settings.attempts);
+        let client = Client::new(
+            &nameservers,
+            settings.timeout,
+            settings.attempts,
+            settings.concurrency,
+        );
         let policy = TtlPolicy {
             min_ttl: settings.min_ttl,
             max_ttl: settings.max_ttl,
@@ -231,7 +272,6 @@ impl DnsProvider {
                 client,
                 io: io::IoThread::start().map_err(DnsSetupError::Thread)?,
                 zones: Mutex::default(),
-                permits: Arc::new(Semaphore::new(settings.concurrency)),
                 ptr: LookupCache::new(settings.cache_size, policy),
                 dnsbl: LookupCache::new(settings.cache_size, policy),
                 cymru_origin: LookupCache::new(settings.cache_size, policy),
@@ -239,6 +279,7 @@ impl DnsProvider {
                 cache_hits: AtomicU64::new(0),
                 inflight_joins: AtomicU64::new(0),
                 failures: AtomicU64::new(0),
+                stores: stores.with_hold(lookup_time(settings)),
             }),
         })
     }
@@ -257,7 +298,12 @@ impl DnsProvider {
             inner,
             &inner.ptr,
             keys,
-            |ip| fetch_ptr(Arc::clone(inner), ip).boxed(),
+            |ip| {
+                inner.via_stores(
+                    || store::ptr_key(ip),
+                    fetch_ptr(Arc::clone(inner), ip).boxed(),
+                )
+            },
             |new| self.prefetch_dnsbl(new),
             || PtrOutcome::Failed(aborted()),
         )
@@ -278,7 +324,7 @@ impl DnsProvider {
             .map(|ip| (Arc::clone(&zone), ip.to_canonical()))
             .collect();
         let inner = &self.inner;
-        let fetch = |key: DnsblKey| fetch_dnsbl(Arc::clone(inner), key).boxed();
+        let fetch = |key: DnsblKey| dnsbl_lookup(inner, key);
         resolve_all(
             inner,
             &inner.dnsbl,
@@ -321,7 +367,7 @@ impl DnsProvider {
         for zone in zones {
             for &ip in ips {
                 let key: DnsblKey = (Arc::clone(&zone), ip);
-                let fetch = || fetch_dnsbl(Arc::clone(inner), key.clone());
+                let fetch = || dnsbl_lookup(inner, key.clone());
                 let _ = inner
                     .dnsbl
                     .get_or_start(inner.io.handle(), key.clone(), now, fetch);
@@ -334,6 +380,7 @@ impl DnsProvider {
         let inner = &self.inner;
         let counters = &inner.client.counters;
         let (window, window_cuts) = inner.client.windows();
+        let store = inner.stores.counters();
         DnsStats {
             queries_sent: counters.queries.load(Ordering::Relaxed),
             cache_hits: inner.cache_hits.load(Ordering::Relaxed),
@@ -345,7 +392,15 @@ impl DnsProvider {
             servfail_retries: counters.servfail_retries.load(Ordering::Relaxed),
             window,
             window_cuts,
+            store_hits: store.hits.each_ref().map(|n| n.load(Ordering::Relaxed)),
+            claim_waits: store.claim_waits.load(Ordering::Relaxed),
+            store_errors: store.errors.load(Ordering::Relaxed),
         }
+    }
+
+    /// Waits until the stores keep every answer put so far (call before exit).
+    pub async fn flush_stores(&self) -> Result<(), store::StoreError> {
+        self.inner.stores.flush().await
     }
 }
 
@@ -400,7 +455,10 @@ impl Cymru for DnsProvider {
     async fn origin(&self, ips: &[IpAddr]) -> Vec<TxtOutcome> {
         let keys: Vec<IpAddr> = ips.iter().map(|ip| ip.to_canonical()).collect();
         let inner = &self.inner;
-        let fetch = |ip: IpAddr| fetch_txt(Arc::clone(inner), cymru_origin_name(ip)).boxed();
+        let fetch = |ip: IpAddr| {
+            let lookup = fetch_txt(Arc::clone(inner), cymru_origin_name(ip)).boxed();
+            inner.via_stores(|| store::origin_key(ip), lookup)
+        };
         resolve_all(
             inner,
             &inner.cymru_origin,
@@ -414,7 +472,10 @@ impl Cymru for DnsProvider {
 
     async fn as_name(&self, asns: &[u32]) -> Vec<TxtOutcome> {
         let inner = &self.inner;
-        let fetch = |asn: u32| fetch_txt(Arc::clone(inner), cymru_as_name(asn)).boxed();
+        let fetch = |asn: u32| {
+            let lookup = fetch_txt(Arc::clone(inner), cymru_as_name(asn)).boxed();
+            inner.via_stores(|| store::as_key(asn), lookup)
+        };
         resolve_all(
             inner,
             &inner.cymru_as,
@@ -428,7 +489,7 @@ impl Cymru for DnsProvider {
 }
 
 async fn fetch_txt(inner: Arc<Inner>, name: String) -> (TxtOutcome, Lifetime) {
-    let (name, _permit) = match prepare(&inner, &name, "query name").await {
+    let name = match prepare(&name, "query name") {
         Ok(ready) => ready,
         Err(error) => return (TxtOutcome::Failed(error), Lifetime::Transient),
     };
@@ -437,20 +498,11 @@ async fn fetch_txt(inner: Arc<Inner>, name: String) -> (TxtOutcome, Lifetime) {
     (outcome, lifetime)
 }
 
-/// The DNS name of a query name built here (`what` it is, for the error), and a permit to
-/// send it; a failure is a value for the lookup, never cached.
-async fn prepare(
-    inner: &Arc<Inner>,
-    name: &str,
-    what: &str,
-) -> Result<(Name, OwnedSemaphorePermit), LookupError> {
-    let name = Name::from_ascii(format!("{name}."))
-        .map_err(|error| LookupError::Other(format!("invalid {what}: {error}")))?;
-    let permit = Arc::clone(&inner.permits)
-        .acquire_owned()
-        .await
-        .map_err(|_| aborted())?;
-    Ok((name, permit))
+/// The DNS name of a query name built here (`what` it is, for the error); a failure is
+/// a value for the lookup, never cached.
+fn prepare(name: &str, what: &str) -> Result<Name, LookupError> {
+    Name::from_ascii(format!("{name}."))
+        .map_err(|error| LookupError::Other(format!("invalid {what}: {error}")))
 }
 
 fn aborted() -> LookupError {
@@ -521,17 +573,26 @@ fn count_failure(inner: &Inner, failed: bool) {
 }
 
 async fn fetch_ptr(inner: Arc<Inner>, ip: IpAddr) -> (PtrOutcome, Lifetime) {
-    let Ok(_permit) = Arc::clone(&inner.permits).acquire_owned().await else {
-        return (PtrOutcome::Failed(aborted()), Lifetime::Transient);
-    };
     let outcome = answer::ptr(&inner.client, ip).await;
     count_failure(&inner, matches!(outcome.0, PtrOutcome::Failed(_)));
     outcome
 }
 
+/// The DNSBL lookup of `key`, behind the stores.
+fn dnsbl_lookup(inner: &Arc<Inner>, key: DnsblKey) -> BoxFuture<'static, (DnsblOutcome, Lifetime)> {
+    let store_key = store::dnsbl_key(&key.0, key.1);
+    inner.via_stores(|| store_key, fetch_dnsbl(Arc::clone(inner), key).boxed())
+}
+
+/// The longest a lookup may take: every try of every server, and the SERVFAIL retries.
+fn lookup_time(settings: &DnsSettings) -> Duration {
+    let tries = settings.attempts.max(1) * settings.nameservers.len().max(1);
+    settings.timeout * u32::try_from(tries).unwrap_or(u32::MAX) + client::SERVFAIL_WINDOW
+}
+
 async fn fetch_dnsbl(inner: Arc<Inner>, (zone, ip): DnsblKey) -> (DnsblOutcome, Lifetime) {
     let query = dnsbl_query_name(ip, &zone);
-    let (name, _permit) = match prepare(&inner, &query, "DNSBL query name").await {
+    let name = match prepare(&query, "DNSBL query name") {
         Ok(ready) => ready,
         Err(error) => return (DnsblOutcome::Failed(error), Lifetime::Transient),
     };

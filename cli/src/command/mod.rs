@@ -138,7 +138,12 @@ pub struct Args {
     /// also after a rotation. With -o, the output is appended to. Files only, not stdin.
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
-    /// DNS lookups in flight at most [default: 512].
+    /// Keep DNS answers in this file (created if missing) for later runs and other
+    /// processes: within their TTLs a re-run sends no query. Bounded by `[dns]
+    /// cache_db_max_mib` in --config [default: 1024], oldest entries evicted first.
+    #[arg(long, value_name = "FILE")]
+    cache_db: Option<PathBuf>,
+    /// DNS queries in flight at most [default: 512].
     #[arg(long, value_name = "N")]
     concurrency: Option<usize>,
     /// Seconds per DNS try [default: 2].
@@ -178,6 +183,18 @@ fn usage<E: Into<anyhow::Error>>(e: E) -> Failure {
     Failure::Usage(e.into())
 }
 
+/// The DNS provider of `settings`, with the stores the plan names behind its cache.
+fn dns_provider(settings: &logenrich_dns::DnsSettings, plan: &Plan) -> anyhow::Result<DnsProvider> {
+    let mut stores: Vec<Arc<dyn logenrich_dns::store::Store>> = Vec::new();
+    if let Some((path, max_bytes)) = &plan.cache_db {
+        let db =
+            logenrich_dns::store::cachedb::CacheDb::open(path, *max_bytes).context("--cache-db")?;
+        stores.push(Arc::new(db));
+    }
+    let stores = logenrich_dns::store::Stores::new(stores);
+    Ok(DnsProvider::with_stores(settings, stores)?)
+}
+
 fn runtime<E: Into<anyhow::Error>>(e: E) -> Failure {
     Failure::Runtime(e.into())
 }
@@ -207,7 +224,7 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
     let (sources, mut checkpoint) = sources(&args).map_err(usage)?;
     let mut builder = Enricher::builder();
     let dns = match &plan.dns {
-        Some(settings) => Some(DnsProvider::new(settings).map_err(usage)?),
+        Some(settings) => Some(dns_provider(settings, &plan).map_err(usage)?),
         None => None,
     };
     if let Some(dns) = &dns {
@@ -316,6 +333,11 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
         .map_err(runtime)?;
     signals.abort();
     drop(sink);
+    if let Some(dns) = &dns
+        && let Err(e) = dns.flush_stores().await
+    {
+        eprintln!("logenrich: warning: the lookup cache kept only part of this run's answers: {e}");
+    }
     if let Some(report) = report {
         let geoip: &[PathBuf] = if plan.geoip_on { &plan.geoip } else { &[] };
         let facts = crate::report::RunFacts {
@@ -359,6 +381,12 @@ async fn run(args: Args, plan: Plan) -> Result<ExitCode, Failure> {
                 s.inflight_joins,
                 s.failures,
             );
+            if plan.cache_db.is_some() {
+                eprintln!(
+                    "logenrich: dns: {} lookups answered by the cache database, {} store errors",
+                    s.store_hits[0], s.store_errors,
+                );
+            }
             if s.window_cuts > 0 || s.servfail_retries > 0 {
                 eprintln!(
                     "logenrich: dns: answers came late: {} queries in flight per nameserver at the end (halved {} times), {} SERVFAIL answers of a resolver asked again",

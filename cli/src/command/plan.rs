@@ -52,6 +52,8 @@ pub(super) struct Plan {
     pub(super) max_line_bytes: usize,
     pub(super) max_failed_batches: u64,
     pub(super) dns: Option<DnsSettings>,
+    /// `--cache-db`: the file and its size bound in bytes.
+    pub(super) cache_db: Option<(PathBuf, u64)>,
     pub(super) dnsbl: Vec<Zone>,
     pub(super) geoip: Vec<PathBuf>,
     pub(super) geoip_on: bool,
@@ -98,6 +100,18 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan> {
         dns.failure_ttl = Duration::from_secs(in_range("dns.failure_ttl", s, 0..=3600)?);
     }
     let ptr_on = !args.no_dns && d.enabled.unwrap_or(true);
+    let cache_db = match args.cache_db.clone().or_else(|| d.cache_db.clone()) {
+        Some(path) => {
+            let min = logenrich_dns::store::cachedb::MIN_BOUND >> 20;
+            let mib = in_range(
+                "dns.cache_db_max_mib",
+                d.cache_db_max_mib.unwrap_or(1024),
+                min..=1 << 20,
+            )?;
+            Some((path, mib << 20))
+        }
+        None => None,
+    };
 
     let mut dnsbl: Vec<Zone> = file
         .dnsbl
@@ -178,6 +192,7 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan> {
         memory_mib,
         max_failed_batches,
         dns: (ptr_on || !dnsbl.is_empty() || args.cymru).then_some(dns),
+        cache_db,
         file,
         dnsbl,
         geoip,
