@@ -4,7 +4,7 @@
 //! A lookup the memory cache misses asks each [`Store`] in turn, in the order given, and
 //! only then the network; an entry found in a later store is copied into the earlier ones,
 //! and an answer from the network is written to all of them. Entries are
-//! [`Entry`](crate::cache::Entry)s as JSON (outcome and wall-clock expiry), so a store
+//! [`Entry`]s as JSON (outcome and wall-clock expiry), so a store
 //! needs no TTL logic of its own and another process (or a later run) reads them as they
 //! were written; one that expired, or lies further ahead than the policy's longest TTL, is
 //! a miss. Only answers are stored (positive and negative, with their clamped TTLs):
