@@ -1,4 +1,4 @@
-//! Stores behind the memory cache: a persistent file ([`cachedb`], `--cache-db`) or a
+//! Stores behind the memory cache: a persistent file (`cachedb`, `--cache-db`, feature `cache-db`) or a
 //! store shared by several processes (a NATS key-value bucket, in the CLI).
 //!
 //! A lookup the memory cache misses asks each [`Store`] in turn, in the order given, and

@@ -11,7 +11,7 @@
 //! Tables: `entries` (key → the write time in 8 bytes, then the entry's JSON), `by_age`
 //! ((write time, key) → ()) for evicting the oldest, and `meta` (`format`, and `bytes`:
 //! the keys and values held). Past the size budget (a tenth of the file-size bound,
-//! [`BUDGET_SHARE`]) the oldest entries go first. A file that is not redb, is redb
+//! `BUDGET_SHARE`) the oldest entries go first. A file that is not redb, is redb
 //! without our `meta`, or is damaged is an error that says so ([`CacheDbError`]); it is
 //! never rebuilt or overwritten.
 
