@@ -135,3 +135,77 @@ async fn a_sigkill_while_writing_the_cache_db_leaves_a_usable_file() {
         stderr(&out)
     );
 }
+
+fn shared_run(fixture: &DnsFixture, url: &str) -> Command {
+    let mut cmd = logenrich();
+    cmd.args(["--no-geoip", "--dnsbl", "bl.test", "--nameserver"])
+        .arg(fixture.addr().to_string())
+        .args(["--shared-cache", url]);
+    cmd
+}
+
+/// `--shared-cache`: a second process over the same clients asks the bucket, not DNS;
+/// two processes at once over new clients ask about as much as one would (a name one
+/// is asking for, the other waits for).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_sharing_a_cache_bucket_ask_each_name_once() {
+    let Some(program) = crate::util::tool("nats-server") else {
+        return;
+    };
+    let server = fixture::nats::NatsServer::start(&program).unwrap();
+    let url = format!("{}/lookups", server.url());
+    let config = FixtureConfig {
+        synthetic_ptr: true,
+        synthetic_listed_fraction: 0.1,
+        latency: Duration::from_millis(20),
+        ..FixtureConfig::default()
+    };
+    let fixture = DnsFixture::start(config).await.unwrap();
+    let input = distinct_clients(2000);
+    let spawn = |input: String| {
+        let mut cmd = shared_run(&fixture, &url);
+        tokio::task::spawn_blocking(move || run(&mut cmd, input.as_bytes()))
+    };
+    let first = spawn(input.clone()).await.unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let asked = fixture.total_queries();
+    assert!(asked >= 4000, "the first run asked {asked} queries");
+    let second = spawn(input.clone()).await.unwrap();
+    assert!(second.status.success(), "{}", stderr(&second));
+    let err = stderr(&second);
+    assert_eq!(
+        fixture.total_queries() - asked,
+        0,
+        "the second run's queries: {err}"
+    );
+    assert!(
+        err.contains("4002 lookups answered by the shared cache"),
+        "{err}"
+    );
+    assert_eq!(records(&first.stdout), records(&second.stdout));
+
+    // Two at once, over 2,000 clients neither has seen.
+    let fresh: String = (0..2000u32)
+        .map(|i| line(&format!("198.19.{}.{}", i / 250, 1 + i % 250), "-") + "\n")
+        .collect();
+    let before = fixture.total_queries();
+    let (a, b) = (spawn(fresh.clone()), spawn(fresh));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}\n{}",
+        stderr(&a),
+        stderr(&b)
+    );
+    let together = fixture.total_queries() - before;
+    eprintln!(
+        "two processes at once: {together} queries\n{}\n{}",
+        stderr(&a),
+        stderr(&b)
+    );
+    assert!(
+        together <= 4000 * 12 / 10,
+        "two processes at once asked {together} queries for 4,000 lookups"
+    );
+    assert_eq!(records(&a.stdout), records(&b.stdout));
+}

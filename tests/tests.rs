@@ -8,6 +8,7 @@ mod dns;
 mod follow;
 mod geoip;
 mod intel;
+mod nats;
 mod nginx;
 mod parity;
 mod realdns;

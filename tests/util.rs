@@ -91,3 +91,11 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// `logenrich nats` with the shared compile cache and no progress bar.
+pub fn logenrich_nats() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_logenrich"));
+    cmd.env("XDG_CACHE_HOME", cache_home())
+        .args(["nats", "--no-progress"]);
+    cmd
+}

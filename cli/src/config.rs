@@ -110,6 +110,8 @@ pub struct DnsSection {
     pub cache_db: Option<PathBuf>,
     /// Its file-size bound, MiB.
     pub cache_db_max_mib: Option<u64>,
+    /// The shared lookup cache (`--shared-cache`), `nats://HOST:PORT/BUCKET`.
+    pub shared_cache: Option<String>,
 }
 
 /// `[geoip]`.

@@ -14,6 +14,7 @@ mod checkpoint;
 mod command;
 mod config;
 mod input;
+mod nats;
 mod pipeline;
 mod report;
 mod runner;

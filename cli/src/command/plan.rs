@@ -12,16 +12,16 @@ use logenrich::{Setting, SettingValue};
 use logenrich_dns::DnsSettings;
 use logenrich_geoip as geoip;
 
-use super::{Args, Format};
+use super::args::{EnrichArgs, Format};
 
 /// A DNSBL zone and its code table (empty: the component's built-in one, if any).
-pub(super) struct Zone {
-    pub(super) zone: String,
-    pub(super) codes: Vec<(String, String)>,
+pub(crate) struct Zone {
+    pub(crate) zone: String,
+    pub(crate) codes: Vec<(String, String)>,
 }
 
 /// `value` if it is within `range`, else a usage error naming the setting.
-pub(super) fn in_range<T>(
+pub(crate) fn in_range<T>(
     name: &str,
     value: T,
     range: std::ops::RangeInclusive<T>,
@@ -41,25 +41,27 @@ where
 }
 
 /// Everything decided from flags + file.
-pub(super) struct Plan {
-    pub(super) file: FileConfig,
-    pub(super) batch_size: usize,
-    pub(super) batch_bytes: usize,
-    pub(super) instances: usize,
-    pub(super) linger: Duration,
-    pub(super) deadline: Option<Duration>,
-    pub(super) memory_mib: usize,
-    pub(super) max_line_bytes: usize,
-    pub(super) max_failed_batches: u64,
-    pub(super) dns: Option<DnsSettings>,
+pub(crate) struct Plan {
+    pub(crate) file: FileConfig,
+    pub(crate) batch_size: usize,
+    pub(crate) batch_bytes: usize,
+    pub(crate) instances: usize,
+    pub(crate) linger: Duration,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) memory_mib: usize,
+    pub(crate) max_line_bytes: usize,
+    pub(crate) max_failed_batches: u64,
+    pub(crate) dns: Option<DnsSettings>,
     /// `--cache-db`: the file and its size bound in bytes.
-    pub(super) cache_db: Option<(PathBuf, u64)>,
-    pub(super) dnsbl: Vec<Zone>,
-    pub(super) geoip: Vec<PathBuf>,
-    pub(super) geoip_on: bool,
+    pub(crate) cache_db: Option<(PathBuf, u64)>,
+    /// `--shared-cache`: the bucket's URL (checked).
+    pub(crate) shared_cache: Option<String>,
+    pub(crate) dnsbl: Vec<Zone>,
+    pub(crate) geoip: Vec<PathBuf>,
+    pub(crate) geoip_on: bool,
 }
 
-pub(super) fn plan(args: &Args) -> anyhow::Result<Plan> {
+pub(crate) fn plan(args: &EnrichArgs) -> anyhow::Result<Plan> {
     let file = match &args.config {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
@@ -112,6 +114,10 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan> {
         }
         None => None,
     };
+    let shared_cache = args.shared_cache.clone().or_else(|| d.shared_cache.clone());
+    if let Some(url) = &shared_cache {
+        crate::nats::kv::parse_url(url).map_err(|e| anyhow!("--shared-cache: {e}"))?;
+    }
 
     let mut dnsbl: Vec<Zone> = file
         .dnsbl
@@ -193,6 +199,7 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan> {
         max_failed_batches,
         dns: (ptr_on || !dnsbl.is_empty() || args.cymru).then_some(dns),
         cache_db,
+        shared_cache,
         file,
         dnsbl,
         geoip,
@@ -203,7 +210,7 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan> {
 /// Bytes per batch: a batch of them (or one line of `max_line_bytes`) with the worst
 /// escaping must fit an instance's memory.
 fn batch_bytes(
-    args: &Args,
+    args: &EnrichArgs,
     file: &FileConfig,
     memory_mib: usize,
     max_line_bytes: usize,
@@ -232,7 +239,7 @@ fn batch_bytes(
 
 /// The component's settings from flags and file (only what the user set; the component
 /// fills in its defaults).
-pub(super) fn settings(args: &Args, plan: &Plan) -> anyhow::Result<Vec<Setting>> {
+pub(crate) fn settings(args: &EnrichArgs, plan: &Plan) -> anyhow::Result<Vec<Setting>> {
     let format = match (args.format, plan.file.format.as_deref()) {
         (Some(f), _) => f,
         (None, Some(text)) => Format::from_str(text, true).map_err(|_| {

@@ -18,7 +18,7 @@ use super::plan::in_range;
 
 /// The first SIGINT or SIGTERM sets `stop`: reading ends, what was read is processed and
 /// written, and the run exits 0. A second one exits at once (130).
-pub(super) async fn stop_on_signals(stop: Arc<AtomicBool>, quiet: bool) {
+pub(crate) async fn stop_on_signals(stop: Arc<AtomicBool>, quiet: bool) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),
