@@ -1,6 +1,6 @@
 //! The command line and a file run with its summary: the arguments are in [`args`], the
-//! plan (flags merged with the config file) in [`plan`], the enrichment every mode
-//! builds from them in [`setup`], what is read and the stop on signals in [`sources`].
+//! plan (flags merged with the config file) in [`plan`](mod@plan), the enrichment every mode
+//! builds from them in [`setup`], what is read and the stop on signals in [`sources`](mod@sources).
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
