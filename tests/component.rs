@@ -248,7 +248,7 @@ async fn defaults_and_version_describe_the_settings() {
         .build()
         .await
         .unwrap();
-    assert_eq!(enricher.contract_version().await.unwrap(), "0.3.0");
+    assert_eq!(enricher.contract_version().await.unwrap(), "0.3.1");
     let names: Vec<String> = enricher
         .defaults()
         .await
@@ -302,7 +302,7 @@ async fn the_component_imports_exactly_our_four_interfaces() {
     let imports = enricher.imports();
     let want: Vec<String> = ["cymru", "dns", "dnsbl", "geoip", "types"]
         .iter()
-        .map(|i| format!("logenrich:filter/{i}@0.3.0"))
+        .map(|i| format!("logenrich:filter/{i}@0.3.1"))
         .collect();
     assert_eq!(imports, want, "no WASI, nothing else");
 }

@@ -154,6 +154,7 @@ fn terminate(mut child: Child, limit: Duration) -> (std::process::ExitStatus, St
 struct Published {
     id: String,
     source: u64,
+    subject: String,
     part: Option<String>,
     records: Vec<Value>,
 }
@@ -183,6 +184,7 @@ async fn outputs(js: &jetstream::Context) -> Vec<Published> {
                 .expect("sequence")
                 .parse()
                 .unwrap(),
+            subject: get("Logenrich-Source-Subject").expect("subject"),
             part: get("Logenrich-Part"),
             records: text
                 .lines()
@@ -193,8 +195,9 @@ async fn outputs(js: &jetstream::Context) -> Vec<Published> {
     out
 }
 
-/// The outputs hold each of `inputs` input messages once, each with `lines` records
-/// numbered 1..=lines.
+/// The outputs hold each of `inputs` input messages (of [`payload`], published in
+/// order) once, each with `lines` records numbered 1..=lines, named by the message's
+/// subject, with its own lines' clients.
 fn assert_exactly_once(outputs: &[Published], inputs: u64, lines: usize) {
     let ids: HashSet<&str> = outputs.iter().map(|o| o.id.as_str()).collect();
     assert_eq!(outputs.len() as u64, inputs, "output messages");
@@ -209,6 +212,11 @@ fn assert_exactly_once(outputs: &[Published], inputs: u64, lines: usize) {
             .map(|r| r["line"].as_u64().unwrap())
             .collect();
         assert_eq!(numbers, (1..=lines as u64).collect::<Vec<_>>(), "{}", o.id);
+        let i = o.source - 1;
+        for (j, r) in o.records.iter().enumerate() {
+            assert_eq!(r["file"], o.subject.as_str(), "{}", o.id);
+            assert_eq!(r["ip"], format!("198.18.{}.{}", i % 250, 1 + j), "{}", o.id);
+        }
     }
     let records: usize = outputs.iter().map(|o| o.records.len()).sum();
     assert_eq!(records, inputs as usize * lines, "records");
@@ -243,6 +251,59 @@ async fn three_runners_one_killed_output_each_message_exactly_once() {
     assert!(duplicates > 0, "the survivors printed their summaries");
     let outputs = outputs(&js).await;
     assert_exactly_once(&outputs, 2000, 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_line_messages_share_batches_each_output_keeps_its_own_records() {
+    let Some(server) = server() else { return };
+    let js = context(&server).await;
+    streams(&js).await;
+    // 3,000 one-line messages (as Vector's sink publishes), every 100th one empty.
+    let payloads: Vec<Vec<u8>> = (0..3000)
+        .map(|i| {
+            if i % 100 == 99 {
+                Vec::new()
+            } else {
+                payload(i, 1)
+            }
+        })
+        .collect();
+    publish(&js, payloads).await;
+    let child = runner(&server).spawn().expect("runner starts");
+    wait_for(&js, LOGS, |n| n == 0, Duration::from_secs(120)).await;
+    let (status, err) =
+        tokio::task::spawn_blocking(move || terminate(child, Duration::from_secs(30)))
+            .await
+            .unwrap();
+    assert!(status.success(), "exit {status}\n{err}");
+    let outputs = outputs(&js).await;
+    assert_eq!(outputs.len(), 3000, "one output per input");
+    let (empty, full): (Vec<_>, Vec<_>) = outputs.iter().partition(|o| o.source % 100 == 0);
+    assert!(
+        empty.iter().all(|o| o.records.is_empty()),
+        "empty inputs, empty outputs"
+    );
+    let ids: HashSet<&str> = outputs.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(ids.len(), 3000);
+    for o in full {
+        assert_eq!(o.records.len(), 1, "{}", o.id);
+        let r = &o.records[0];
+        let i = o.source - 1;
+        assert_eq!(r["line"], 1, "{}", o.id);
+        assert_eq!(r["file"], o.subject.as_str(), "{}", o.id);
+        assert_eq!(r["ip"], format!("198.18.{}.1", i % 250), "{}", o.id);
+    }
+    // "3000 messages in N batches": messages that arrive together share a batch.
+    let batches: u64 = err
+        .split(" messages in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no batch count in the summary:\n{err}"));
+    assert!(
+        batches <= 300,
+        "{batches} batches for 3,000 messages\n{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -70,6 +70,7 @@ fn native(lines: &[String]) -> Vec<u8> {
             source: None,
             data: &batch.data,
             ends: &batch.ends,
+            parts: &[],
         },
         &mut out,
     );

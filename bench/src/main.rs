@@ -7,6 +7,7 @@
 //! `--quick` on the debug build the tests made). The exit status is non-zero only
 //! when a measurement broke, never for a missed bar.
 
+mod cachedb;
 mod ctx;
 mod data;
 mod dnsbench;
@@ -14,6 +15,7 @@ mod e2e;
 mod htmlreport;
 mod limits;
 mod live;
+mod nats;
 mod node;
 mod parse_tag;
 mod peers;
@@ -64,6 +66,10 @@ enum Group {
     Realdns,
     /// Issue 8's live-pipeline figures: trickle latency, checkpoint cost, SIGTERM + resume.
     Live,
+    /// `logenrich nats` through a real nats-server vs a file, and over pinned cores.
+    Nats,
+    /// `--cache-db`: a warm re-run vs a cold one at 20 ms, and the cost of a hit.
+    Cachedb,
 }
 
 /// Benchmarks logenrich against its bars, baselines and peers; prints a Markdown table.
@@ -204,6 +210,14 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if wanted(Group::Live) {
         let r = live::live_figures(&ctx, &mut report);
         record(&mut report, "live pipeline", r);
+    }
+    if wanted(Group::Nats) {
+        let r = nats::nats_figures(&ctx, &mut report);
+        record(&mut report, "NATS", r);
+    }
+    if wanted(Group::Cachedb) {
+        let r = cachedb::cachedb_figures(&ctx, &mut report);
+        record(&mut report, "--cache-db", r);
     }
     if wanted(Group::Limits) {
         let r = limits::limits_figures(&ctx, &mut report);

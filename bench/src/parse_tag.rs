@@ -82,6 +82,7 @@ impl Native {
                 source: None,
                 data: &b.data,
                 ends: &b.ends,
+                parts: &[],
             };
             let mut out = Vec::new();
             let stats =

@@ -86,6 +86,15 @@ pub fn binaries(build: bool) -> anyhow::Result<Binaries> {
     Ok(bins)
 }
 
+/// `name` (`nsd`, `unbound`, `nats-server`) from `PATH` or Debian's `/usr/sbin`.
+pub fn program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
 /// Knobs of a `dns-fixture` process.
 #[derive(Debug, Clone, Default)]
 pub struct FixtureOptions {
@@ -224,7 +233,7 @@ fn vm_hwm_kib(proc_dir: &Path) -> Option<u64> {
 }
 
 /// utime + stime of `/proc/PID/stat` (fields 14 and 15, in USER_HZ = 1/100 s ticks).
-fn cpu_time(proc_dir: &Path) -> Option<Duration> {
+pub fn cpu_time(proc_dir: &Path) -> Option<Duration> {
     let text = std::fs::read_to_string(proc_dir.join("stat")).ok()?;
     // The command name (field 2) is in parentheses and may contain spaces.
     let mut fields = text.rsplit_once(')')?.1.split_whitespace().skip(11);

@@ -6,12 +6,11 @@
 //! ([`crate::resolvers`]), and the path most users have: Debian's unbound in front of
 //! NSD, beside the same run straight to NSD.
 
-use std::path::PathBuf;
-
 use fixture::nsd::{Nsd, NsdZones};
 
 use crate::ctx::{Ctx, arg};
 use crate::data;
+use crate::procs::program;
 use crate::report::{Report, Row, alternate, count, median_of, s, secs};
 
 /// /24s of padding in the GeoIP database besides the corpus clients' networks.
@@ -20,15 +19,6 @@ const GEO_PADDING: u32 = 100_000;
 const LISTED_EVERY: usize = 20;
 /// The DNSBL zone NSD serves.
 const ZONE: &str = "bl.test";
-
-/// `name` (`nsd`, `unbound`) from `PATH` or Debian's `/usr/sbin`.
-fn program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
 
 /// The failed-lookup count and the unreachable note of a run's summary (stderr).
 fn failed_lookups(stderr: &str) -> Option<(u64, bool)> {

@@ -1,5 +1,5 @@
 /**
- * host.mjs — a Node.js host for the logenrich component (logenrich:filter@0.3.0).
+ * host.mjs — a Node.js host for the logenrich component (logenrich:filter@0.3.1).
  *
  * Library: `loadComponent` transpiles the component with jco (or reuses an earlier
  * transpilation), `Lookups` implements the `dns`, `dnsbl` and `geoip` imports, `Host`
@@ -59,7 +59,7 @@ export async function loadComponent(wasmPath = DEFAULT_COMPONENT, outDir = DEFAU
     const object = {};
     for (const [iface, impl] of Object.entries(imports)) {
       object[`logenrich:filter/${iface}`] = impl;
-      object[`logenrich:filter/${iface}@0.3.0`] = impl;
+      object[`logenrich:filter/${iface}@0.3.1`] = impl;
     }
     const root = await mod.instantiate(getCoreModule, object);
     return root.filter;

@@ -63,6 +63,7 @@ pub fn process(filter: &Filter, mode: u8, lines: &[&[u8]]) {
         source,
         data: &data,
         ends: &ends,
+        parts: &[],
     };
     let mut lookups = Scripted {
         mode,

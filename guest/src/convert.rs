@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use logenrich_types as plain;
 
-use crate::bindings::exports::logenrich::filter::filter::{Setting, SettingValue};
+use crate::bindings::exports::logenrich::filter::filter::{Part, Setting, SettingValue};
 use crate::bindings::logenrich::filter::cymru::TxtResult;
 use crate::bindings::logenrich::filter::dns::PtrResult;
 use crate::bindings::logenrich::filter::dnsbl::DnsblResult;
@@ -107,5 +107,14 @@ pub fn setting_to_wit(s: plain::Setting) -> Setting {
     Setting {
         name: s.name,
         value,
+    }
+}
+
+/// A WIT `part` as the policy's.
+pub fn part(p: Part) -> plain::Part {
+    plain::Part {
+        lines: p.lines,
+        first_line: p.first_line,
+        source: p.source,
     }
 }

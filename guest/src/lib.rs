@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 
 use bindings::exports::logenrich::filter::filter::{
-    Batch, BatchStats, ConfigError, Guest, JsonlBatch, Setting,
+    Batch, BatchStats, ConfigError, Guest, JsonlBatch, Part, Setting,
 };
 use bindings::logenrich::filter::types::IpAddress;
 use bindings::logenrich::filter::{cymru, dns, dnsbl, geoip};
@@ -95,21 +95,32 @@ impl Guest for Component {
     }
 
     fn process(batch: Batch) -> JsonlBatch {
-        let input = policy::BatchIn {
-            first_line: batch.first_line,
-            source: batch.source.as_deref(),
-            data: &batch.data,
-            ends: &batch.ends,
-        };
-        let (jsonl, stats) = SESSION.with(|s| s.process(&mut Imports, input));
-        JsonlBatch {
-            jsonl,
-            stats: BatchStats {
-                parsed: stats.parsed,
-                errors: stats.errors,
-                invalid_utf8: stats.invalid_utf8,
-                clients: stats.clients.iter().map(convert::ip).collect(),
-            },
-        }
+        run(&batch, &[])
+    }
+
+    fn process_parts(batch: Batch, parts: Vec<Part>) -> JsonlBatch {
+        let parts: Vec<policy::Part> = parts.into_iter().map(convert::part).collect();
+        run(&batch, &parts)
+    }
+}
+
+/// Runs the policy over `batch`, cut into `parts` (none: one input).
+fn run(batch: &Batch, parts: &[policy::Part]) -> JsonlBatch {
+    let input = policy::BatchIn {
+        first_line: batch.first_line,
+        source: batch.source.as_deref(),
+        data: &batch.data,
+        ends: &batch.ends,
+        parts,
+    };
+    let (jsonl, stats) = SESSION.with(|s| s.process(&mut Imports, input));
+    JsonlBatch {
+        jsonl,
+        stats: BatchStats {
+            parsed: stats.parsed,
+            errors: stats.errors,
+            invalid_utf8: stats.invalid_utf8,
+            clients: stats.clients.iter().map(convert::ip).collect(),
+        },
     }
 }

@@ -347,18 +347,33 @@ impl Enricher {
             // batch, not the run.
             Err(e) => return Ok(failed(batch, e.to_string())),
         };
+        let Batch {
+            first_line,
+            source,
+            data,
+            ends,
+            parts,
+            oversized: _,
+        } = batch;
         let wit = component::Batch {
-            first_line: batch.first_line,
-            source: batch.source,
-            data: batch.data,
-            ends: batch.ends,
+            first_line,
+            source,
+            data,
+            ends,
         };
-        let result = inst.process(&wit).await;
+        let result = if parts.is_empty() {
+            inst.process(&wit).await
+        } else {
+            let wit_parts: Vec<component::Part> =
+                parts.iter().map(component::part_to_wit).collect();
+            inst.process_parts(&wit, &wit_parts).await
+        };
         let batch = Batch {
             first_line: wit.first_line,
             source: wit.source,
             data: wit.data,
             ends: wit.ends,
+            parts,
             oversized: None,
         };
         let failure = match result {
@@ -440,7 +455,7 @@ impl Enricher {
         Ok(got.into_iter().map(component::setting_from_wit).collect())
     }
 
-    /// The contract version the component implements, e.g. `0.3.0`.
+    /// The contract version the component implements, e.g. `0.3.1`.
     pub async fn contract_version(&self) -> Result<String, Error> {
         let mut inst = self.take().await?;
         let v = inst
@@ -486,14 +501,14 @@ impl Enricher {
 fn failed(batch: Batch, reason: String) -> Processed {
     let mut jsonl = Vec::with_capacity(batch.data.len() + batch.len() * 96);
     let mut invalid = 0;
-    for i in 0..batch.len() {
+    for (i, (line, source)) in (0..batch.len()).zip(batch.labels()) {
         let bytes = batch.line(i);
         let lossy = std::str::from_utf8(bytes).is_err();
         invalid += u64::from(lossy);
         crate::output::write_failure(
             &mut jsonl,
-            batch.source.as_deref(),
-            batch.first_line + i as u64,
+            source,
+            line,
             &String::from_utf8_lossy(bytes),
             &reason,
             lossy,

@@ -24,4 +24,4 @@ pub use logenrich_types::{
     CONTRACT_VERSION, DnsblOutcome, GeoRecord, LookupError, PtrOutcome, Setting, SettingValue,
     TxtOutcome,
 };
-pub use types::{Batch, BatchFull, BatchStats, CallCounts, Processed};
+pub use types::{Batch, BatchFull, BatchStats, CallCounts, Part, Processed};

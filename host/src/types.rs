@@ -4,6 +4,8 @@
 
 use std::net::IpAddr;
 
+pub use logenrich_types::Part;
+
 /// A line that does not fit in a [`Batch`]: its data would pass [`Batch::MAX_BYTES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -28,6 +30,10 @@ pub struct Batch {
     pub data: Vec<u8>,
     /// The end offset of each line in `data`.
     pub ends: Vec<u32>,
+    /// When the lines come from several inputs (a queue's messages): the run of lines of
+    /// each, numbered and named by its own [`Part`]; lines past the parts' total are
+    /// numbered from `first_line` and named `source`. Empty for one input.
+    pub parts: Vec<Part>,
     /// Set when this batch is one line that was longer than the reader's limit: its
     /// length in bytes (`data` holds only its first bytes). It is not given to the
     /// component; its record is an error that says so.
@@ -78,6 +84,51 @@ impl Batch {
         self.data.extend_from_slice(line);
         self.ends.push(end);
         Ok(())
+    }
+
+    /// Appends the lines of `other`, an input of its own, as a [`Part`] (or its parts),
+    /// so that one component call enriches several inputs while each record keeps its
+    /// input's numbering and name. An empty `self` simply becomes `other`.
+    pub fn push_part(&mut self, other: Batch) -> Result<(), BatchFull> {
+        if self.is_empty() && self.parts.is_empty() {
+            *self = other;
+            return Ok(());
+        }
+        if other.is_empty() {
+            return Ok(());
+        }
+        if !self.fits(other.data.len()) {
+            return Err(BatchFull {
+                line: other.data.len(),
+                total: self.data.len().saturating_add(other.data.len()),
+            });
+        }
+        self.close_parts();
+        let mut other = other;
+        other.close_parts();
+        let base = u32::try_from(self.data.len()).unwrap_or(u32::MAX);
+        self.data.extend_from_slice(&other.data);
+        self.ends.extend(other.ends.iter().map(|&e| e + base));
+        self.parts.append(&mut other.parts);
+        Ok(())
+    }
+
+    /// Makes the lines past the parts' total (the batch's own) a part of their own.
+    fn close_parts(&mut self) {
+        let covered: u64 = self.parts.iter().map(|p| u64::from(p.lines)).sum();
+        let rest = self.len() as u64 - covered.min(self.len() as u64);
+        if rest > 0 || self.parts.is_empty() {
+            self.parts.push(Part {
+                lines: u32::try_from(rest).unwrap_or(u32::MAX),
+                first_line: self.first_line,
+                source: self.source.clone(),
+            });
+        }
+    }
+
+    /// The line number and input name of each line, in order (see [`Batch::parts`]).
+    pub fn labels(&self) -> logenrich_types::Labels<'_> {
+        logenrich_types::labels(&self.parts, self.first_line, self.source.as_deref())
     }
 
     /// The number of lines.
@@ -146,4 +197,41 @@ pub struct CallCounts {
     pub cymru_calls: u64,
     /// Addresses and AS numbers passed to them.
     pub cymru_keys: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(first_line: u64, source: &str, lines: &[&str]) -> Batch {
+        let mut b = Batch::from_lines(first_line, lines).unwrap();
+        b.source = Some(source.to_owned());
+        b
+    }
+
+    #[test]
+    fn pushed_parts_keep_each_input_numbering_and_name() {
+        let mut batch = Batch::new(1);
+        batch.push_part(input(1, "m1", &["a", "b"])).unwrap();
+        assert!(batch.parts.is_empty(), "one input stays a plain batch");
+        batch.push_part(input(1, "empty", &[])).unwrap();
+        batch.push_part(input(5, "m2", &["c"])).unwrap();
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch.line(2), b"c");
+        let labels: Vec<_> = batch.labels().take(3).collect();
+        assert_eq!(labels, [(1, Some("m1")), (2, Some("m1")), (5, Some("m2"))]);
+        // A batch of parts pushed onto another keeps its parts.
+        let mut outer = input(3, "m0", &["z"]);
+        outer.push_part(batch).unwrap();
+        let labels: Vec<_> = outer.labels().take(4).collect();
+        assert_eq!(
+            labels,
+            [
+                (3, Some("m0")),
+                (1, Some("m1")),
+                (2, Some("m1")),
+                (5, Some("m2"))
+            ]
+        );
+    }
 }

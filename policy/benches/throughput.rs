@@ -131,6 +131,7 @@ fn measure(configs: &[(&str, Filter)], batches: &[(Vec<u8>, Vec<u32>)], lines: u
                     source: None,
                     data,
                     ends,
+                    parts: &[],
                 };
                 parsed += logenrich_policy::batch::process(filter, &mut NoLookups, batch, &mut out)
                     .parsed;

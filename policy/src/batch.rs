@@ -10,6 +10,7 @@ use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 
+use crate::Part;
 use crate::json::{self, TimeWriter};
 use crate::lookups::{DnsblOutcome, GeoRecord, LookupError, Lookups, PtrOutcome};
 use crate::parse::{ParseError, Parsed, dash_none};
@@ -28,6 +29,10 @@ pub struct BatchIn<'a> {
     pub data: &'a [u8],
     /// The end offset of each line in `data`.
     pub ends: &'a [u32],
+    /// When the lines come from several inputs: the runs of lines of each, numbered and
+    /// named by their own part ([`labels`](crate::labels)); lines past the parts' total
+    /// are the batch's own (`first_line`, `source`). Empty for a batch of one input.
+    pub parts: &'a [Part],
 }
 
 impl<'a> BatchIn<'a> {
@@ -261,12 +266,12 @@ pub fn process(
     let mut times = TimeWriter::default();
     // User-Agents and requests repeat within a batch: each distinct one is scanned once.
     let mut tags = LineTags::new(filter);
-    for (i, (line, (text, lossy))) in parsed.iter().zip(&texts).enumerate() {
-        // A host's first line number near `u64::MAX` wraps (as the component's release
-        // build always did) rather than panic.
-        let line_no = batch.first_line.wrapping_add(i as u64);
+    // A host's first line number near `u64::MAX` wraps (as the component's release
+    // build always did) rather than panic.
+    let labels = crate::labels(batch.parts, batch.first_line, batch.source);
+    for ((line, (text, lossy)), (line_no, source)) in parsed.iter().zip(&texts).zip(labels) {
         out.push(b'{');
-        file_field(out, batch.source);
+        file_field(out, source);
         out.extend_from_slice(b"\"line\":");
         json::int(out, line_no);
         match line {

@@ -126,6 +126,7 @@ fn run(
             source,
             data: &data,
             ends: &ends,
+            parts: &[],
         },
         &mut out,
     );
@@ -270,6 +271,7 @@ fn invalid_utf8_is_decoded_lossily_and_flagged() {
         source: None,
         data: &data,
         ends: &ends,
+        parts: &[],
     };
     let stats = process(&filter, &mut NoLookupsForTest, batch, &mut out);
     assert_eq!((stats.parsed, stats.errors, stats.invalid_utf8), (1, 1, 2));
@@ -310,6 +312,7 @@ fn bad_offsets_are_clamped_not_a_panic() {
         source: None,
         data,
         ends: &ends,
+        parts: &[],
     };
     let stats = process(&filter, &mut NoLookupsForTest, batch, &mut out);
     assert_eq!(stats.errors, 3);
@@ -559,4 +562,52 @@ fn a_remembered_value_is_tagged_as_on_first_sight() {
         hits += alone[0]["attacks"].as_array().unwrap().len();
     }
     assert!(hits >= 60, "{hits} hits: the test needs values with hits");
+}
+
+#[test]
+fn parts_give_the_bytes_of_each_input_alone_with_one_call_per_import() {
+    let lines = lines();
+    let (a, rest) = lines.split_at(2);
+    let (b, c) = rest.split_at(1);
+    // Each input as a batch of its own: the bytes a batch of parts must give.
+    let mut alone = String::new();
+    let mut d = Double::default();
+    for (input, first, name) in [(a, 1, Some("logs.a")), (b, 7, None), (c, 1, Some("logs.c"))] {
+        alone.push_str(&run(&zones(), &mut d, first, name, input).2);
+    }
+    let mut data = Vec::new();
+    let mut ends = Vec::new();
+    for l in &lines {
+        data.extend_from_slice(l.as_bytes());
+        ends.push(data.len() as u32);
+    }
+    let part = |lines: usize, first_line, source: Option<&str>| Part {
+        lines: lines as u32,
+        first_line,
+        source: source.map(str::to_owned),
+    };
+    let parts = [
+        part(a.len(), 1, Some("logs.a")),
+        part(0, 99, Some("empty")),
+        part(b.len(), 7, None),
+    ];
+    let mut d = Double::default();
+    let mut out = Vec::new();
+    let batch = BatchIn {
+        // The lines past the parts' total are the batch's own.
+        first_line: 1,
+        source: Some("logs.c"),
+        data: &data,
+        ends: &ends,
+        parts: &parts,
+    };
+    let stats = process(&zones(), &mut d, batch, &mut out);
+    assert_eq!(String::from_utf8(out).unwrap(), alone);
+    assert_eq!(stats.parsed + stats.errors, lines.len() as u32);
+    assert_eq!(
+        d.reverse_calls.len(),
+        1,
+        "one reverse call for the whole batch"
+    );
+    assert_eq!(d.reverse_calls[0].len(), stats.clients.len());
 }

@@ -172,6 +172,7 @@ fn the_batch_writes_cymru_only_when_on() {
             source: None,
             data: &data,
             ends: &ends,
+            parts: &[],
         };
         crate::batch::process(&filter, &mut Double::default(), batch, &mut out);
         String::from_utf8(out).unwrap()

@@ -36,4 +36,4 @@ pub use session::Session;
 pub use settings::{ConfigError, Filter, Setting, SettingValue};
 
 /// The version of the WIT contract this policy implements.
-pub use logenrich_types::CONTRACT_VERSION;
+pub use logenrich_types::{CONTRACT_VERSION, Part, labels};

@@ -105,6 +105,7 @@ mod tests {
             source: None,
             data: LINE,
             ends: ENDS,
+            parts: &[],
         }
     }
 

@@ -1,8 +1,9 @@
 //! The plain data every logenrich crate shares, defined once: the outcomes of the lookups
 //! the component asks its host for ([`PtrOutcome`], [`DnsblOutcome`], [`TxtOutcome`],
 //! [`GeoRecord`], [`LookupError`]), named settings ([`Setting`], [`SettingValue`]), the
-//! DNS query names of DNSBL and Team Cymru lookups ([`names`]) and, with the `providers`
-//! feature, the async traits a host's lookup providers implement ([`provider`]).
+//! parts of a batch of several inputs ([`Part`], numbered by [`labels`]), the DNS query
+//! names of DNSBL and Team Cymru lookups ([`names`]) and, with the `providers` feature,
+//! the async traits a host's lookup providers implement ([`provider`]).
 //!
 //! The policy (and so the component), the embedding library, the DNS and GeoIP crates and
 //! the test fixture all use these; each WIT conversion is written once, next to its
@@ -10,13 +11,15 @@
 
 pub mod names;
 mod outcome;
+mod part;
 #[cfg(feature = "providers")]
 pub mod provider;
 mod setting;
 
 /// The version of the WIT contract (`wit/logenrich.wit`) these types belong to; the
 /// policy implements it and the host links it.
-pub const CONTRACT_VERSION: &str = "0.3.0";
+pub const CONTRACT_VERSION: &str = "0.3.1";
 
 pub use outcome::{DnsblOutcome, GeoRecord, LookupError, PtrOutcome, TxtOutcome};
+pub use part::{Labels, Part, labels};
 pub use setting::{Setting, SettingValue};

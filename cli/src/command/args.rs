@@ -28,7 +28,7 @@ pub struct Args {
     pub(crate) files: Vec<PathBuf>,
     #[command(flatten)]
     pub(crate) enrich: EnrichArgs,
-    /// Write the embedded component (logenrich:filter@0.3.0, wit/ in the repository) to
+    /// Write the embedded component (logenrich:filter@0.3.1, wit/ in the repository) to
     /// FILE and exit.
     #[arg(long, value_name = "FILE", conflicts_with = "files")]
     pub(crate) write_component: Option<PathBuf>,

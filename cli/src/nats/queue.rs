@@ -24,7 +24,7 @@ use crate::command::{EnrichArgs, Failure, Plan, enrichment, plan, runtime, usage
 mod consume;
 mod publish;
 
-use consume::{Part, Reading};
+use consume::{Inputs, Reading};
 use publish::{Confirmed, Held, Output};
 
 /// Arguments of `logenrich nats` (and every enrichment flag of a file run).
@@ -101,6 +101,7 @@ pub fn main(args: NatsArgs) -> Result<ExitCode, Failure> {
 #[derive(Debug, Default)]
 struct Tally {
     messages: u64,
+    batches: u64,
     lines: u64,
     parsed: u64,
     errors: u64,
@@ -125,7 +126,7 @@ async fn run(args: NatsArgs, plan: Plan, fetch: usize) -> Result<ExitCode, Failu
     let signals = tokio::spawn(crate::command::stop_on_signals(stop.clone(), quiet));
     let held = Held::default();
     let keep_alive = tokio::spawn(held.clone().keep_alive(source.ack_wait));
-    let (batches_tx, mut batches_rx) = mpsc::channel::<(Part, logenrich::Batch)>(plan.instances);
+    let (batches_tx, mut batches_rx) = mpsc::channel::<(Inputs, logenrich::Batch)>(plan.instances);
     let reading = Reading {
         fetch,
         batch_size: plan.batch_size,
@@ -153,9 +154,9 @@ async fn run(args: NatsArgs, plan: Plan, fetch: usize) -> Result<ExitCode, Failu
     let mut records: Vec<u8> = Vec::new();
     let mut in_a_row = 0u64;
     let max_payload = client.server_info().max_payload;
-    while let Some((part, done)) = results.next().await {
+    'results: while let Some((inputs, done)) = results.next().await {
         let done = done.map_err(runtime)?;
-        records.extend_from_slice(&done.jsonl);
+        tally.batches += 1;
         tally.lines += done.batch.len() as u64;
         tally.parsed += done.stats.parsed;
         tally.errors += done.stats.errors;
@@ -171,7 +172,13 @@ async fn run(args: NatsArgs, plan: Plan, fetch: usize) -> Result<ExitCode, Failu
             }
             None => in_a_row = 0,
         }
-        if let Some(message) = part.last {
+        // One record per line, in order: each message takes its lines' records.
+        let mut rest = &done.jsonl[..];
+        for piece in inputs.pieces {
+            let (mine, after) = split_records(rest, piece.lines);
+            records.extend_from_slice(mine);
+            rest = after;
+            let Some(message) = piece.last else { continue };
             tally.messages += 1;
             let output = Output::new(
                 &source.stream,
@@ -181,7 +188,7 @@ async fn run(args: NatsArgs, plan: Plan, fetch: usize) -> Result<ExitCode, Failu
                 max_payload,
             );
             if out_tx.send(output).await.is_err() {
-                break;
+                break 'results;
             }
         }
     }
@@ -200,6 +207,17 @@ async fn run(args: NatsArgs, plan: Plan, fetch: usize) -> Result<ExitCode, Failu
         en.print_lookups(&plan);
     }
     report_end(&tally, &confirmed, reader_error)
+}
+
+/// The first `n` records of `jsonl` (each ends in `\n`) and the rest.
+fn split_records(jsonl: &[u8], n: usize) -> (&[u8], &[u8]) {
+    if n == 0 {
+        return (&[], jsonl);
+    }
+    match memchr::memchr_iter(b'\n', jsonl).nth(n - 1) {
+        Some(end) => jsonl.split_at(end + 1),
+        None => (jsonl, &[]),
+    }
 }
 
 /// `--server`: one URL, or several separated by commas (the servers of a cluster).
@@ -229,8 +247,9 @@ async fn connect(
 fn print_summary(tally: &Tally, confirmed: &Confirmed, elapsed: Duration) {
     let secs = elapsed.as_secs_f64();
     eprintln!(
-        "logenrich: nats: {} messages ({} lines, {} parsed, {} errors), {:.2} s, {:.0} lines/s",
+        "logenrich: nats: {} messages in {} batches ({} lines, {} parsed, {} errors), {:.2} s, {:.0} lines/s",
         tally.messages,
+        tally.batches,
         tally.lines,
         tally.parsed,
         tally.errors,
@@ -271,4 +290,21 @@ fn report_end(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_records;
+
+    #[test]
+    fn records_are_split_after_the_nth_newline() {
+        let jsonl = b"{\"line\":1}\n{\"line\":2}\n{\"line\":1}\n";
+        let (a, rest) = split_records(jsonl, 2);
+        assert_eq!(a, b"{\"line\":1}\n{\"line\":2}\n");
+        let (none, rest) = split_records(rest, 0);
+        assert!(none.is_empty());
+        assert_eq!(split_records(rest, 1), (rest, &b""[..]));
+        // Fewer records than asked for: all of them (the count is the component's).
+        assert_eq!(split_records(b"x\n", 3), (&b"x\n"[..], &b""[..]));
+    }
 }

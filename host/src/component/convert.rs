@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use logenrich_types::{LookupError, Setting, SettingValue};
+use logenrich_types::{LookupError, Part, Setting, SettingValue};
 
 use super::bindings::exports::logenrich::filter::filter as wit;
 use super::bindings::logenrich::filter::types;
@@ -60,4 +60,13 @@ pub(crate) fn setting_from_wit(s: wit::Setting) -> Setting {
         wit::SettingValue::Table(v) => SettingValue::Table(v),
     };
     Setting::new(s.name, value)
+}
+
+/// A batch's part as the WIT's.
+pub(crate) fn part_to_wit(p: &Part) -> wit::Part {
+    wit::Part {
+        lines: p.lines,
+        first_line: p.first_line,
+        source: p.source.clone(),
+    }
 }

@@ -24,7 +24,7 @@ use wasmtime::component::{Component, HasData, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-pub(crate) use convert::{ip as ip_of, setting_from_wit, setting_to_wit};
+pub(crate) use convert::{ip as ip_of, part_to_wit, setting_from_wit, setting_to_wit};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -35,7 +35,7 @@ mod bindings {
     });
 }
 
-pub(crate) use bindings::exports::logenrich::filter::filter::{Batch, JsonlBatch, Setting};
+pub(crate) use bindings::exports::logenrich::filter::filter::{Batch, JsonlBatch, Part, Setting};
 
 /// The component built from `guest/` by the build script, embedded in the binary.
 pub const EMBEDDED: &[u8] = include_bytes!(env!("LOGENRICH_GUEST_WASM"));
@@ -480,6 +480,20 @@ impl Instance {
         let r = b
             .logenrich_filter_filter()
             .call_process(&mut self.store, batch)
+            .await;
+        self.done(b, r)
+    }
+
+    /// Runs one batch of several inputs, cut into `parts`.
+    pub(crate) async fn process_parts(
+        &mut self,
+        batch: &Batch,
+        parts: &[Part],
+    ) -> wasmtime::Result<JsonlBatch> {
+        let b = self.call()?;
+        let r = b
+            .logenrich_filter_filter()
+            .call_process_parts(&mut self.store, batch, parts)
             .await;
         self.done(b, r)
     }

@@ -1,7 +1,8 @@
 //! A hostile component for the sandbox tests. It implements `logenrich:filter/enricher`
 //! and behaves as its `hostile-mode` setting says:
 //!
-//! - `none` (default): one `{"line":N}` record per line;
+//! - `none` (default): one `{"line":N}` record per line (`process-parts` behaves as
+//!   `process`, numbering from the batch's first line);
 //! - `trap`: panics in `process` (a wasm trap);
 //! - `loop`: loops forever in `process`;
 //! - `grow`: allocates memory until it cannot;
@@ -13,7 +14,7 @@
 use std::cell::Cell;
 
 use bindings::exports::logenrich::filter::filter::{
-    Batch, BatchStats, ConfigError, Guest, JsonlBatch, Setting, SettingValue,
+    Batch, BatchStats, ConfigError, Guest, JsonlBatch, Part, Setting, SettingValue,
 };
 use bindings::logenrich::filter::dnsbl::{self, DnsblResult};
 use bindings::logenrich::filter::types::IpAddress;
@@ -44,7 +45,7 @@ fn spin() -> ! {
 
 impl Guest for Hostile {
     fn contract_version() -> String {
-        "0.3.0".into()
+        "0.3.1".into()
     }
 
     fn defaults() -> Vec<Setting> {
@@ -118,5 +119,9 @@ impl Guest for Hostile {
                 clients: Vec::new(),
             },
         }
+    }
+
+    fn process_parts(batch: Batch, _parts: Vec<Part>) -> JsonlBatch {
+        Self::process(batch)
     }
 }

@@ -1,6 +1,9 @@
 //! The input side of `logenrich nats`: the durable pull consumer (opened, or created
 //! with `--create`), and the loop that pulls messages and cuts each into batches (the
-//! file splitter's rules: `--batch-size`, `--batch-bytes`, `--max-line-bytes`).
+//! file splitter's rules: `--batch-size`, `--batch-bytes`, `--max-line-bytes`). Small
+//! messages that arrive together share a batch, each as a part of its own (its lines
+//! numbered from 1, its subject as `file`), so that a stream of one-line messages costs
+//! a component call per batch, not per message.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use async_nats::jetstream::{self, consumer, consumer::PullConsumer};
-use futures::StreamExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use logenrich::Batch;
 use tokio::sync::mpsc;
 
@@ -42,9 +45,16 @@ impl std::fmt::Debug for Message {
     }
 }
 
-/// A batch's place in its message: the last batch of a message carries it.
+/// The messages a batch holds lines of, in order.
+#[derive(Debug, Default)]
+pub(crate) struct Inputs {
+    pub(crate) pieces: Vec<Piece>,
+}
+
+/// One message's lines in a batch: how many, and the message when they are its last.
 #[derive(Debug)]
-pub(crate) struct Part {
+pub(crate) struct Piece {
+    pub(crate) lines: usize,
     pub(crate) last: Option<Message>,
 }
 
@@ -146,7 +156,7 @@ async fn create(
 pub(crate) async fn read(
     consumer: PullConsumer,
     reading: Reading,
-    out: mpsc::Sender<(Part, Batch)>,
+    out: mpsc::Sender<(Inputs, Batch)>,
     held: Held,
     stop: Arc<AtomicBool>,
 ) -> Option<String> {
@@ -172,23 +182,90 @@ pub(crate) async fn read(
             }
         };
         backoff = Duration::ZERO;
-        while let Some(next) = messages.next().await {
+        let mut gather = Gather::new(&reading, &out);
+        loop {
+            // What has arrived goes into one batch; before waiting for more, it is sent.
+            let next = match messages.next().now_or_never() {
+                Some(next) => next,
+                None => {
+                    if !gather.flush().await {
+                        return None;
+                    }
+                    messages.next().await
+                }
+            };
             match next {
-                Ok(message) => {
-                    if !cut(message, &reading, &out, &held).await {
+                Some(Ok(message)) => {
+                    if !cut(message, &reading, &mut gather, &held).await {
                         return None;
                     }
                 }
-                Err(e) => {
+                Some(Err(e)) => {
                     if let Some(fatal) = failed(&e.to_string(), &mut last_error, &mut backoff) {
                         return Some(fatal);
                     }
                     break;
                 }
+                None => break,
             }
+        }
+        if !gather.flush().await {
+            return None;
         }
     }
     None
+}
+
+/// Batches of several messages in the making: a message's batches join the current one
+/// while it stays under `--batch-size` lines and `--batch-bytes` bytes.
+struct Gather<'a> {
+    out: &'a mpsc::Sender<(Inputs, Batch)>,
+    batch: Batch,
+    inputs: Inputs,
+    batch_size: usize,
+    batch_bytes: usize,
+}
+
+impl<'a> Gather<'a> {
+    fn new(reading: &Reading, out: &'a mpsc::Sender<(Inputs, Batch)>) -> Self {
+        Gather {
+            out,
+            batch: Batch::new(1),
+            inputs: Inputs::default(),
+            batch_size: reading.batch_size,
+            batch_bytes: reading.batch_bytes,
+        }
+    }
+
+    /// Adds one batch of a message (`last`: the message, when the batch ends it);
+    /// `false` when the pipeline is gone.
+    async fn add(&mut self, batch: Batch, last: Option<Message>) -> bool {
+        let joins = self.batch.is_empty()
+            || (batch.oversized.is_none()
+                && self.batch.oversized.is_none()
+                && self.batch.len() + batch.len() <= self.batch_size
+                && self.batch.data.len() + batch.data.len() <= self.batch_bytes);
+        if !joins && !self.flush().await {
+            return false;
+        }
+        let lines = batch.len();
+        if let Err(full) = self.batch.push_part(batch) {
+            // The limits keep a batch far below 4 GiB; say so if that ever changes.
+            eprintln!("logenrich: nats: {full}");
+        }
+        self.inputs.pieces.push(Piece { lines, last });
+        self.batch.oversized.is_none() || self.flush().await
+    }
+
+    /// Sends the batch in the making, if any; `false` when the pipeline is gone.
+    async fn flush(&mut self) -> bool {
+        if self.inputs.pieces.is_empty() {
+            return true;
+        }
+        let batch = std::mem::replace(&mut self.batch, Batch::new(1));
+        let inputs = std::mem::take(&mut self.inputs);
+        self.out.send((inputs, batch)).await.is_ok()
+    }
 }
 
 /// A pull failed with `error`: says so once per kind of error and backs off; `Some`
@@ -205,11 +282,11 @@ fn failed(error: &str, last: &mut String, backoff: &mut Duration) -> Option<Stri
     None
 }
 
-/// Cuts `message` into batches and sends them; `false` when the pipeline is gone.
+/// Cuts `message` into batches for `gather`; `false` when the pipeline is gone.
 async fn cut(
     message: jetstream::Message,
     reading: &Reading,
-    out: &mpsc::Sender<(Part, Batch)>,
+    gather: &mut Gather<'_>,
     held: &Held,
 ) -> bool {
     let sequence = match message.info() {
@@ -240,17 +317,15 @@ async fn cut(
         empty
     });
     for batch in batches {
-        if out.send((Part { last: None }, batch)).await.is_err() {
+        if !gather.add(batch, None).await {
             return false;
         }
     }
-    let part = Part {
-        last: Some(Message {
-            sequence,
-            subject,
-            lines,
-            acker,
-        }),
+    let message = Message {
+        sequence,
+        subject,
+        lines,
+        acker,
     };
-    out.send((part, last)).await.is_ok()
+    gather.add(last, Some(message)).await
 }
