@@ -195,6 +195,23 @@ async fn outputs(js: &jetstream::Context) -> Vec<Published> {
     out
 }
 
+/// One runner until the input stream is empty (at most `limit`), then SIGTERM: it must
+/// exit 0. Its stderr, and the output stream's messages.
+async fn drain_with_one_runner(
+    server: &NatsServer,
+    js: &jetstream::Context,
+    limit: Duration,
+) -> (Vec<Published>, String) {
+    let child = runner(server).spawn().expect("runner starts");
+    wait_for(js, LOGS, |n| n == 0, limit).await;
+    let (status, err) =
+        tokio::task::spawn_blocking(move || terminate(child, Duration::from_secs(30)))
+            .await
+            .unwrap();
+    assert!(status.success(), "exit {status}\n{err}");
+    (outputs(js).await, err)
+}
+
 /// The outputs hold each of `inputs` input messages (of [`payload`], published in
 /// order) once, each with `lines` records numbered 1..=lines, named by the message's
 /// subject, with its own lines' clients.
@@ -269,14 +286,7 @@ async fn one_line_messages_share_batches_each_output_keeps_its_own_records() {
         })
         .collect();
     publish(&js, payloads).await;
-    let child = runner(&server).spawn().expect("runner starts");
-    wait_for(&js, LOGS, |n| n == 0, Duration::from_secs(120)).await;
-    let (status, err) =
-        tokio::task::spawn_blocking(move || terminate(child, Duration::from_secs(30)))
-            .await
-            .unwrap();
-    assert!(status.success(), "exit {status}\n{err}");
-    let outputs = outputs(&js).await;
+    let (outputs, err) = drain_with_one_runner(&server, &js, Duration::from_secs(120)).await;
     assert_eq!(outputs.len(), 3000, "one output per input");
     let (empty, full): (Vec<_>, Vec<_>) = outputs.iter().partition(|o| o.source % 100 == 0);
     assert!(
@@ -387,14 +397,7 @@ async fn a_10_mb_binary_message_gets_its_records_and_the_others_go_on() {
     payloads.push(poison);
     payloads.extend((10..20).map(|i| payload(i, 50)));
     publish(&js, payloads).await;
-    let child = runner(&server).spawn().expect("runner starts");
-    wait_for(&js, LOGS, |n| n == 0, Duration::from_secs(180)).await;
-    let (status, err) =
-        tokio::task::spawn_blocking(move || terminate(child, Duration::from_secs(30)))
-            .await
-            .unwrap();
-    assert!(status.success(), "exit {status}\n{err}");
-    let outputs = outputs(&js).await;
+    let (outputs, _) = drain_with_one_runner(&server, &js, Duration::from_secs(180)).await;
     let mut by_source: BTreeMap<u64, Vec<&Published>> = BTreeMap::new();
     for o in &outputs {
         by_source.entry(o.source).or_default().push(o);

@@ -89,7 +89,7 @@ impl Batch {
     /// Appends the lines of `other`, an input of its own, as a [`Part`] (or its parts),
     /// so that one component call enriches several inputs while each record keeps its
     /// input's numbering and name. An empty `self` simply becomes `other`.
-    pub fn push_part(&mut self, other: Batch) -> Result<(), BatchFull> {
+    pub fn push_part(&mut self, mut other: Batch) -> Result<(), BatchFull> {
         if self.is_empty() && self.parts.is_empty() {
             *self = other;
             return Ok(());
@@ -104,7 +104,6 @@ impl Batch {
             });
         }
         self.close_parts();
-        let mut other = other;
         other.close_parts();
         let base = u32::try_from(self.data.len()).unwrap_or(u32::MAX);
         self.data.extend_from_slice(&other.data);

@@ -220,20 +220,18 @@ pub(crate) async fn read(
 /// while it stays under `--batch-size` lines and `--batch-bytes` bytes.
 struct Gather<'a> {
     out: &'a mpsc::Sender<(Inputs, Batch)>,
+    reading: &'a Reading,
     batch: Batch,
     inputs: Inputs,
-    batch_size: usize,
-    batch_bytes: usize,
 }
 
 impl<'a> Gather<'a> {
-    fn new(reading: &Reading, out: &'a mpsc::Sender<(Inputs, Batch)>) -> Self {
+    fn new(reading: &'a Reading, out: &'a mpsc::Sender<(Inputs, Batch)>) -> Self {
         Gather {
             out,
+            reading,
             batch: Batch::new(1),
             inputs: Inputs::default(),
-            batch_size: reading.batch_size,
-            batch_bytes: reading.batch_bytes,
         }
     }
 
@@ -243,14 +241,15 @@ impl<'a> Gather<'a> {
         let joins = self.batch.is_empty()
             || (batch.oversized.is_none()
                 && self.batch.oversized.is_none()
-                && self.batch.len() + batch.len() <= self.batch_size
-                && self.batch.data.len() + batch.data.len() <= self.batch_bytes);
+                && self.batch.fits(batch.data.len())
+                && self.batch.len() + batch.len() <= self.reading.batch_size
+                && self.batch.data.len() + batch.data.len() <= self.reading.batch_bytes);
         if !joins && !self.flush().await {
             return false;
         }
         let lines = batch.len();
+        // Cannot fail: an empty batch takes `batch` whole, and a joined one fits.
         if let Err(full) = self.batch.push_part(batch) {
-            // The limits keep a batch far below 4 GiB; say so if that ever changes.
             eprintln!("logenrich: nats: {full}");
         }
         self.inputs.pieces.push(Piece { lines, last });
