@@ -77,12 +77,19 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// A `logenrich` command with `args`, the warm compile cache, no progress bar, output
-    /// discarded and stderr to `stderr_file`.
-    pub fn logenrich(&self, args: &[&str], stderr_file: &Path) -> anyhow::Result<Command> {
+    /// A `logenrich` command with `args`, the warm compile cache, no progress bar, the
+    /// records written to `out` and stderr to `stderr_file`.
+    pub fn logenrich_to(
+        &self,
+        args: &[&str],
+        out: &Path,
+        stderr_file: &Path,
+    ) -> anyhow::Result<Command> {
         let mut cmd = Command::new(&self.bins.logenrich);
         cmd.args(args)
-            .args(["--no-progress", "-o", "/dev/null"])
+            .arg("--no-progress")
+            .arg("-o")
+            .arg(out)
             .env("XDG_CACHE_HOME", &self.cache_home)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(stderr_file)?);
@@ -91,8 +98,18 @@ impl Ctx {
 
     /// Runs `logenrich args...` measured (stderr kept in the work directory under `tag`).
     pub fn run_logenrich(&self, tag: &str, args: &[&str]) -> anyhow::Result<Measured> {
+        self.run_logenrich_to(tag, args, Path::new("/dev/null"))
+    }
+
+    /// As [`Ctx::run_logenrich`], writing the records to `out`.
+    pub fn run_logenrich_to(
+        &self,
+        tag: &str,
+        args: &[&str],
+        out: &Path,
+    ) -> anyhow::Result<Measured> {
         let log = self.work.join(format!("logenrich-{tag}.stderr"));
-        let mut cmd = self.logenrich(args, &log)?;
+        let mut cmd = self.logenrich_to(args, out, &log)?;
         procs::run_measured(&mut cmd, Some(&log))
     }
 

@@ -100,16 +100,24 @@ impl Nats {
         })
     }
 
+    /// The server's CPU time so far.
+    fn server_cpu(&self) -> Duration {
+        (self.server.pid())
+            .and_then(|pid| procs::cpu_time(Path::new(&format!("/proc/{pid}"))))
+            .unwrap_or_default()
+    }
+
     /// Runs one `logenrich nats` per entry of `cores` (pinned to that core with `taskset`
-    /// when `Some`) until `want` outputs are stored; the wall time from the spawn, and
-    /// the runners' CPU time.
+    /// when `Some`) until `want` outputs are stored; the wall time from the spawn, the
+    /// runners' CPU time and the server's meanwhile.
     fn drain(
         &self,
         ctx: &Ctx,
         tag: &str,
         cores: &[Option<usize>],
         want: u64,
-    ) -> anyhow::Result<Measured> {
+    ) -> anyhow::Result<Drained> {
+        let server_before = self.server_cpu();
         let started = Instant::now();
         let mut children = Vec::new();
         for (i, core) in cores.iter().enumerate() {
@@ -134,6 +142,7 @@ impl Nats {
             }
             std::thread::sleep(Duration::from_millis(10));
         };
+        let server_cpu = self.server_cpu();
         for child in &children {
             Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
@@ -145,10 +154,13 @@ impl Nats {
                 bail!("{tag}: a runner exited {status} after SIGTERM");
             }
         }
-        Ok(Measured {
-            wall,
-            max_rss_kib: 0,
-            cpu: cpu.into_iter().sum(),
+        Ok(Drained {
+            runners: Measured {
+                wall,
+                max_rss_kib: 0,
+                cpu: cpu.into_iter().sum(),
+            },
+            server_cpu: server_cpu.saturating_sub(server_before),
         })
     }
 
@@ -171,6 +183,12 @@ impl Nats {
             .stderr(std::fs::File::create(log)?);
         cmd.spawn().context("cannot start logenrich nats")
     }
+}
+
+/// One drain: the runners' figures and the server's CPU time meanwhile.
+struct Drained {
+    runners: Measured,
+    server_cpu: Duration,
 }
 
 /// `lines` cut into messages of `per` lines (newline-separated, no trailing newline).
@@ -204,25 +222,31 @@ pub fn nats_figures(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let want = batched.len() as u64;
 
     let file_arg = arg(&file)?;
+    // The file side writes its records to a file, as the NATS side stores them.
+    let out = ctx.work.join("nats-file.jsonl");
     let (from_file, through_nats) = alternate(
         ctx.sizes.rounds,
-        || ctx.run_logenrich("nats-file", &[file_arg, "--no-dns", "--no-geoip"]),
+        || ctx.run_logenrich_to("nats-file", &[file_arg, "--no-dns", "--no-geoip"], &out),
         || {
             nats.fill(&batched)?;
             nats.drain(ctx, "nats-one", &[None], want)
         },
     )?;
     let file_wall = median_of(&from_file, |m| s(m.wall));
-    let nats_wall = median_of(&through_nats, |m| s(m.wall));
+    let _ = std::fs::remove_file(&out);
+    let nats_wall = median_of(&through_nats, |d| s(d.runners.wall));
     let ratio = file_wall / nats_wall;
     report.push(Row::new(
         figure,
         format!(
-            "NATS {} lines/s ({}), file {} lines/s ({}): {ratio:.2}×",
+            "NATS {} lines/s ({}; runner CPU {}, nats-server CPU {}), file to file {} lines/s ({}; CPU {}): {ratio:.2}×",
             rate(lines as f64 / nats_wall),
             secs(nats_wall),
+            secs(median_of(&through_nats, |d| s(d.runners.cpu))),
+            secs(median_of(&through_nats, |d| s(d.server_cpu))),
             rate(lines as f64 / file_wall),
-            secs(file_wall)
+            secs(file_wall),
+            secs(median_of(&from_file, |m| s(m.cpu))),
         ),
         "≥ 0.7× the file",
         ratio >= 0.7,
@@ -248,7 +272,7 @@ fn single_line_messages(
         nats.fill(&single)?;
         walls.push(nats.drain(ctx, "nats-single", &[None], n as u64)?);
     }
-    let wall = median_of(&walls, |m| s(m.wall));
+    let wall = median_of(&walls, |d| s(d.runners.wall));
     let ratio = file_per_line * n as f64 / wall;
     report.push(Row::new(
         format!(
@@ -256,9 +280,11 @@ fn single_line_messages(
             count(n as u64)
         ),
         format!(
-            "{} lines/s ({}): {ratio:.2}× the file's rate above",
+            "{} lines/s ({}; runner CPU {}, nats-server CPU {}): {ratio:.2}× the file's rate above",
             rate(n as f64 / wall),
-            secs(wall)
+            secs(wall),
+            secs(median_of(&walls, |d| s(d.runners.cpu))),
+            secs(median_of(&walls, |d| s(d.server_cpu))),
         ),
         "≥ 0.7× the file",
         ratio >= 0.7,
@@ -299,19 +325,21 @@ fn pinned(
             nats.drain(ctx, "nats-pinned-two", &[Some(0), Some(1)], want)
         },
     )?;
-    let one_wall = median_of(&one, |m| s(m.wall));
-    let two_wall = median_of(&two, |m| s(m.wall));
+    let one_wall = median_of(&one, |d| s(d.runners.wall));
+    let two_wall = median_of(&two, |d| s(d.runners.wall));
     let ratio = one_wall / two_wall;
     report.push(Row::new(
         figure,
         format!(
-            "two {} lines/s ({}), one {} lines/s ({}): {ratio:.2}× (runner CPU {} vs {})",
+            "two {} lines/s ({}), one {} lines/s ({}): {ratio:.2}× (runner CPU {} vs {}, nats-server CPU {} vs {})",
             rate(lines as f64 / two_wall),
             secs(two_wall),
             rate(lines as f64 / one_wall),
             secs(one_wall),
-            secs(median_of(&two, |m| s(m.cpu))),
-            secs(median_of(&one, |m| s(m.cpu)))
+            secs(median_of(&two, |d| s(d.runners.cpu))),
+            secs(median_of(&one, |d| s(d.runners.cpu))),
+            secs(median_of(&two, |d| s(d.server_cpu))),
+            secs(median_of(&one, |d| s(d.server_cpu)))
         ),
         "≥ 1.6× one",
         ratio >= 1.6,

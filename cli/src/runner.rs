@@ -9,8 +9,6 @@
 //! SIGTERM) ends reading; what was read is still processed and written. A closed output
 //! (e.g. `| head`) ends the run quietly.
 
-use std::collections::HashSet;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -22,6 +20,7 @@ use tokio::sync::mpsc;
 use logenrich::Enricher;
 
 use crate::checkpoint::{Checkpoint, OutputMark};
+use crate::distinct::{Count, Distinct};
 use crate::pipeline::{Mark, Marked, Sink, SinkError, Source, SourceOutputs};
 
 /// How to run.
@@ -48,8 +47,8 @@ pub struct Summary {
     pub errors: u64,
     /// Lines that were not valid UTF-8.
     pub invalid_utf8: u64,
-    /// Distinct client addresses among parsed lines.
-    pub unique_ips: u64,
+    /// Distinct client addresses among parsed lines (estimated when there are many).
+    pub unique_ips: Count,
     /// Batches the component failed (trapped or broke the contract), with the first
     /// reason.
     pub failed_batches: u64,
@@ -170,7 +169,7 @@ pub async fn run(
     let mut results = std::pin::pin!(enricher.process_stream_with(batches, instances));
 
     let mut summary = Summary::default();
-    let mut unique: HashSet<IpAddr> = HashSet::new();
+    let mut unique = Distinct::default();
     loop {
         // Flush only when nothing more is ready: a live stream's records go out at once,
         // a file's in large writes.
@@ -263,7 +262,7 @@ pub async fn run(
     while let Ok(e) = err_rx.try_recv() {
         summary.input_errors.push(e);
     }
-    summary.unique_ips = unique.len() as u64;
+    summary.unique_ips = unique.count();
     summary.elapsed = started.elapsed();
     Ok(summary)
 }

@@ -268,16 +268,19 @@ pub fn embedded_component() -> &'static [u8] {
     component::EMBEDDED
 }
 
-/// Instances (batches at once) when none are asked for: twice the cores, from 2 to 8.
+/// Instances (batches at once) when none are asked for: one more than the cores, from 2
+/// to 8.
 ///
 /// More instances than cores only help while batches wait on lookups, and each holds its
-/// own linear memory (about 7 MB with ordinary batches, nearer 18 MB when most clients of
-/// a batch are new). Measured with the release CLI over 1M lines with reverse DNS, DNSBL
-/// and GeoLite2 City on 2 cores: 10k clients, 8 instances 127 MB peak RSS in 3.52 s,
-/// 4 instances 88 MB in 3.35 s; 368k clients, 269 MB in 50.5 s against 204 MB in 51.6 s.
+/// own linear memory (about 7 MB with ordinary batches, 8 MB with GeoIP when most clients
+/// of a batch are new) and its batch's lookups in flight. Measured with the release CLI
+/// over 1M lines with 462k distinct public clients, reverse DNS, DNSBL and GeoLite2 City
+/// on 2 cores: 4 instances 166 MB peak RSS in 62.8 s, 3 instances 148 MB in 62.6 s; at
+/// 20 ms DNS latency (400k lines) 4 instances 34.1 s, 3 instances 33.7 s. Earlier, with
+/// 10k clients: 8 instances 127 MB in 3.52 s, 4 instances 88 MB in 3.35 s.
 pub fn default_instances() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    (2 * cores).clamp(2, 8)
+    (cores + 1).clamp(2, 8)
 }
 
 impl Enricher {

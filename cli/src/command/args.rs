@@ -110,8 +110,8 @@ pub struct EnrichArgs {
     /// --max-memory / 32 when that is less].
     #[arg(long, value_name = "BYTES")]
     pub(crate) batch_bytes: Option<usize>,
-    /// Batches processed at once, each by its own component instance [default: twice
-    /// the cores, from 2 to 8].
+    /// Batches processed at once, each by its own component instance [default: one
+    /// more than the cores, from 2 to 8].
     #[arg(long, value_name = "N")]
     pub(crate) instances: Option<usize>,
     /// Milliseconds without new input after which a partial batch is processed, so a

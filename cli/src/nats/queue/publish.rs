@@ -243,11 +243,17 @@ async fn deliver(
             }
         }
     }
-    // The output is stored: from here a redelivery is only a duplicate. Acknowledge,
-    // and make sure the server got it (a lost ack costs a redelivery, not a record).
-    for _ in 0..3 {
-        if output.input.acker.double_ack().await.is_ok() {
-            break;
+    // The output is stored: from here a redelivery is only a duplicate, so a lost ack
+    // costs a redelivery, not a record. While running, a plain ack (no reply to wait
+    // for: half the server's messages per input); once stopping, acks the server
+    // confirms, so that what this runner published is acknowledged when it exits.
+    let acker = &output.input.acker;
+    let sent = !stop.load(Ordering::Relaxed) && acker.ack().await.is_ok();
+    if !sent {
+        for _ in 0..3 {
+            if acker.double_ack().await.is_ok() {
+                break;
+            }
         }
     }
     held.release(output.input.sequence);
