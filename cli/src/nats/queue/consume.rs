@@ -274,11 +274,24 @@ fn failed(error: &str, last: &mut String, backoff: &mut Duration) -> Option<Stri
         return Some(format!("nats: the consumer is gone: {error}"));
     }
     if *last != error {
-        eprintln!("logenrich: nats: pull: {error}; trying again");
+        eprintln!("logenrich: nats: pull: {}; trying again", describe(error));
         error.clone_into(last);
     }
     *backoff = (*backoff * 2).clamp(Duration::from_millis(50), MAX_BACKOFF);
     None
+}
+
+/// A pull error as a user can read it: async-nats shows a bare status for some (a
+/// server that is restarting, or whose JetStream is not up yet, answers 503 "no
+/// responders", printed `503, None`).
+fn describe(error: &str) -> String {
+    if error.starts_with("503") || error.contains("no responders") {
+        format!(
+            "no responders: JetStream is not answering yet (a server restarting or starting up) ({error})"
+        )
+    } else {
+        error.to_owned()
+    }
 }
 
 /// Cuts `message` into batches for `gather`; `false` when the pipeline is gone.
@@ -327,4 +340,17 @@ async fn cut(
         acker,
     };
     gather.add(last, Some(message)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn a_bare_503_is_explained_other_errors_are_kept() {
+        let told = describe("503, None");
+        assert!(told.starts_with("no responders: JetStream"), "{told}");
+        assert!(told.ends_with("(503, None)"), "{told}");
+        assert_eq!(describe("timed out"), "timed out");
+    }
 }
