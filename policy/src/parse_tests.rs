@@ -445,3 +445,30 @@ proptest! {
         let _ = parse_line(&line, Format::Auto);
     }
 }
+
+#[test]
+fn time_variants_of_real_logs_parse_in_every_mode() {
+    // (time as logged, UTC, offset in the record)
+    let cases = [
+        (
+            "1/Apr/2014:11:55:44 +0200",
+            "2014-04-01T09:55:44Z",
+            Some("+0200"),
+        ),
+        (
+            "27/Jun/2013:11:55:44 GMT",
+            "2013-06-27T11:55:44Z",
+            Some("GMT"),
+        ),
+        ("27/Jun/2013:11:55:44", "2013-06-27T11:55:44Z", None),
+    ];
+    for (logged, utc, offset) in cases {
+        let line = format!(r#"192.0.2.38 - - [{logged}] "GET / HTTP/1.1" 200 612 "-" "-""#);
+        for format in [Format::Auto, Format::Combined] {
+            let p = parse_line(&line, format).unwrap_or_else(|e| panic!("{line}\n{e:?}"));
+            let t = p.time.expect("a time");
+            assert_eq!(t.utc_rfc3339(), utc, "{line}");
+            assert_eq!(dash_none(t.offset), offset, "{line}");
+        }
+    }
+}

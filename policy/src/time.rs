@@ -27,14 +27,42 @@ impl LogTime<'_> {
     }
 }
 
-/// Parses `19/Jul/2022:13:23:20 +0200`.
+/// Parses `19/Jul/2022:13:23:20 +0200`, and the variants real servers and applications
+/// write: a one-digit day (`1/Apr/2014:...`), a month in any case (`jul`, `JUL`), a zone
+/// name `GMT`, `UTC` or `Z` instead of an offset (UTC), an offset with a colon
+/// (`+02:00`), and no zone at all (`27/Jun/2013:11:55:44`), read as UTC with no
+/// `offset` in the record.
 pub fn parse_log_time(text: &str) -> Result<LogTime<'_>, String> {
-    let instant = match parse_fixed(text) {
-        Some(instant) => instant,
-        None => parse_generic(text)?,
+    if let Some(instant) = parse_fixed(text) {
+        let offset = text.rsplit_once(' ').map_or("", |(_, o)| o);
+        return Ok(LogTime { instant, offset });
+    }
+    parse_variant(text).ok_or_else(|| {
+        parse_generic(text)
+            .err()
+            .unwrap_or_else(|| format!("{} is not like 19/Jul/2022:13:23:20 +0200", Excerpt(text)))
+    })
+}
+
+/// The variants of [`parse_log_time`]; `None` when `text` is none of them.
+fn parse_variant(text: &str) -> Option<LogTime<'_>> {
+    let stamp_format = format_description!(
+        "[day padding:none]/[month repr:short case_sensitive:false]/[year]:[hour]:[minute]:[second]"
+    );
+    let (stamp, zone) = text.split_once(' ').unwrap_or((text, ""));
+    let local = PrimitiveDateTime::parse(stamp, &stamp_format).ok()?;
+    let offset = match zone {
+        "" | "GMT" | "UTC" | "Z" => UtcOffset::UTC,
+        _ => {
+            let zone_format =
+                format_description!("[offset_hour sign:mandatory][optional [:]][offset_minute]");
+            UtcOffset::parse(zone, &zone_format).ok()?
+        }
     };
-    let offset = text.rsplit_once(' ').map_or("", |(_, o)| o);
-    Ok(LogTime { instant, offset })
+    Some(LogTime {
+        instant: local.assume_offset(offset),
+        offset: zone,
+    })
 }
 
 /// Parses nginx's `$time_iso8601`, `2022-07-19T13:23:20+02:00` (RFC 3339, by the `time`
@@ -134,6 +162,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn variants_real_logs_write_are_read() {
+        let utc = |text| parse_log_time(text).map(|t| (t.utc_rfc3339(), t.offset));
+        let at = |s: &str| s.to_owned();
+        // A one-digit day (a whole file of error records before).
+        assert_eq!(
+            utc("1/Apr/2014:11:55:44 +0200"),
+            Ok((at("2014-04-01T09:55:44Z"), "+0200"))
+        );
+        assert_eq!(
+            utc("27/Jun/2013:11:55:44 GMT"),
+            Ok((at("2013-06-27T11:55:44Z"), "GMT"))
+        );
+        assert_eq!(
+            utc("27/Jun/2013:11:55:44 UTC"),
+            Ok((at("2013-06-27T11:55:44Z"), "UTC"))
+        );
+        // No zone: read as UTC, and no offset is claimed.
+        assert_eq!(
+            utc("27/Jun/2013:11:55:44"),
+            Ok((at("2013-06-27T11:55:44Z"), ""))
+        );
+        assert_eq!(
+            utc("27/JUN/2013:11:55:44 -05:30"),
+            Ok((at("2013-06-27T17:25:44Z"), "-05:30"))
+        );
+        // Still refused: a bad day, a bad zone, text after it; the reason names the form.
+        for bad in [
+            "32/Jun/2013:11:55:44 +0000",
+            "27/Jun/2013:11:55:44 CEST",
+            "27/Jun/2013:11:55:44 +0000 x",
+            "27/Juni/2013:11:55:44 +0000",
+        ] {
+            let e = parse_log_time(bad).unwrap_err();
+            assert!(
+                e.contains("is not like 19/Jul/2022:13:23:20 +0200"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
     fn converts_to_utc() {
         let t = parse_log_time("19/Jul/2022:13:23:20 +0200").unwrap();
         assert_eq!(t.utc_rfc3339(), "2022-07-19T11:23:20Z");
@@ -201,7 +270,6 @@ mod tests {
     fn rejects_bad_times() {
         for bad in [
             "",
-            "19/Jul/2022:13:23:20",
             "32/Jul/2022:13:23:20 +0200",
             "19/Jux/2022:13:23:20 +0200",
             "19/Jul/2022 13:23:20 +0200",
