@@ -218,8 +218,54 @@ pub fn split_request(request: &str) -> (Option<&str>, Option<&str>, Option<&str>
 }
 
 /// Parses one line (without its line terminator; a trailing `\r` is ignored).
+///
+/// Auto mode also reads a virtual-host prefix before the client: Apache's
+/// `vhost_combined` (`%v:%p %h ...`, Debian's `other_vhosts_access.log`), `%v` alone, or
+/// nginx formats that put `$host` first. The prefix fills `host` (and `port`) unless the
+/// line names them again at its end.
 pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> {
     let line = line.strip_suffix('\r').unwrap_or(line);
+    // The prefix is looked for only when the first word is not a client: a line
+    // without one costs nothing more.
+    let plain = parse_plain(line, format);
+    let Err(first) = &plain else { return plain };
+    let Some((vhost, port, rest)) = (first.column == 1)
+        .then(|| vhost_prefix(line, format))
+        .flatten()
+    else {
+        return plain;
+    };
+    let shift = u32::try_from(line.len() - rest.len()).unwrap_or(u32::MAX);
+    let mut parsed = parse_plain(rest, format).map_err(|mut e| {
+        e.column = e.column.saturating_add(shift);
+        e
+    })?;
+    if parsed.host.is_none() && parsed.server_port.is_none() {
+        parsed.host = host(vhost);
+        parsed.server_port = port;
+    }
+    Ok(parsed)
+}
+
+/// In auto mode, a line whose first word is a host name (with a `:port`, maybe) and
+/// whose second is a client address: the host, the port and the rest of the line.
+fn vhost_prefix(line: &str, format: Format) -> Option<(&str, Option<u16>, &str)> {
+    if format != Format::Auto {
+        return None;
+    }
+    let (first, rest) = line.split_once(' ')?;
+    let second = rest.split(' ').next()?;
+    parse_client(second, false)?;
+    let (name, port) = match first.rsplit_once(':') {
+        Some((name, port)) if !name.ends_with(':') => (name, Some(port.parse::<u16>().ok()?)),
+        _ => (first, None),
+    };
+    let hostish = |b: u8| b.is_ascii_alphanumeric() || b"-._[]:".contains(&b);
+    (!name.is_empty() && name.bytes().all(hostish)).then_some((name, port, rest))
+}
+
+/// [`parse_line`] without a virtual-host prefix.
+fn parse_plain(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> {
     // Auto mode: lines in the wild end with stray whitespace.
     let line = if format == Format::Auto {
         line.trim_end_matches([' ', '\t'])
@@ -246,8 +292,13 @@ pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> 
     })?;
     c.space("the ident field")?;
     let _ident = c.token();
-    c.space("the user field")?;
-    let user = dash_none(c.token());
+    // Auto mode: one `-` only (a format without `$remote_user`), the time right after.
+    let user = if format == Format::Auto && c.rest().starts_with(b" [") {
+        None
+    } else {
+        c.space("the user field")?;
+        dash_none(c.token())
+    };
     c.space("'['")?;
     c.expect(b'[')?;
     let time_start = c.pos;

@@ -472,3 +472,47 @@ fn time_variants_of_real_logs_parse_in_every_mode() {
         }
     }
 }
+
+#[test]
+fn virtual_host_prefixes_and_a_missing_user_field_parse_in_auto_mode() {
+    let tail =
+        r#"198.51.100.7 - - [10/Oct/2023:13:55:36 +0200] "GET / HTTP/1.1" 200 512 "-" "curl/8.0""#;
+    // (prefix, host, port)
+    let cases = [
+        ("www.example.org:443", Some("www.example.org"), Some(443)),
+        ("www.example.org", Some("www.example.org"), None),
+        ("[2001:db8::1]:8443", Some("2001:db8::1"), Some(8443)),
+        ("localhost:80", Some("localhost"), Some(80)),
+    ];
+    for (prefix, host, port) in cases {
+        let line = format!("{prefix} {tail}");
+        let p = parse_line(&line, Format::Auto).unwrap_or_else(|e| panic!("{line}\n{e:?}"));
+        assert_eq!(p.ip_text, Some("198.51.100.7"), "{line}");
+        assert_eq!((p.host, p.server_port), (host, port), "{line}");
+        assert_eq!(p.user_agent, Some("curl/8.0"), "{line}");
+        // The strict formats still refuse it, at the first column.
+        let e = parse_line(&line, Format::Combined).unwrap_err();
+        assert_eq!(e.column, 1, "{line}");
+    }
+    // An error after the prefix is reported at its column in the whole line.
+    let bad = "www.example.org:443 198.51.100.7 - - [10/Oct/2023:13:55:36 +0200] \"GET /\" abc 1";
+    let e = parse_line(bad, Format::Auto).unwrap_err();
+    assert!(e.reason.contains("status"), "{e:?}");
+    assert_eq!(&bad[e.column as usize - 1..][..3], "abc");
+    // Not a host name, or no client after it: still an invalid client address.
+    for bad in [
+        "www.example.org:http 198.51.100.7 - - [10/Oct/2023:13:55:36 +0200] \"GET /\" 200 1",
+        "www.example.org www.example.net - - [10/Oct/2023:13:55:36 +0200] \"GET /\" 200 1",
+        "wh@t 198.51.100.7 - - [10/Oct/2023:13:55:36 +0200] \"GET /\" 200 1",
+    ] {
+        let e = parse_line(bad, Format::Auto).unwrap_err();
+        assert!(e.reason.contains("invalid client address"), "{bad}: {e:?}");
+    }
+
+    // `$remote_addr - [$time_local] ...`: no `$remote_user` field.
+    let line =
+        r#"198.51.100.7 - [10/Oct/2023:13:55:36 +0200] "GET / HTTP/1.1" 200 512 "-" "curl/8.0""#;
+    let p = parse_line(line, Format::Auto).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!((p.user, p.status), (None, Some(200)));
+    assert!(parse_line(line, Format::Combined).is_err());
+}
