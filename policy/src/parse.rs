@@ -13,6 +13,9 @@ use crate::client::parse_client;
 use crate::excerpt::Excerpt;
 use crate::time::{LogTime, parse_log_time};
 
+#[path = "parse_syslog.rs"]
+pub mod syslog;
+
 /// The layouts the parser accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
@@ -219,6 +222,10 @@ pub fn split_request(request: &str) -> (Option<&str>, Option<&str>, Option<&str>
 
 /// Parses one line (without its line terminator; a trailing `\r` is ignored).
 ///
+/// Auto mode also reads a line wrapped by syslog (nginx's `access_log syslog:...`, or a
+/// line read back from rsyslog or journald): the header is dropped, and its host and tag
+/// go to `extra` as `syslog_host` and `syslog_tag` ([`syslog`]).
+///
 /// Auto mode also reads a virtual-host prefix before the client: Apache's
 /// `vhost_combined` (`%v:%p %h ...`, Debian's `other_vhosts_access.log`), `%v` alone, or
 /// nginx formats that put `$host` first. The prefix fills `host` (and `port`) unless the
@@ -229,10 +236,20 @@ pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> 
     // without one costs nothing more.
     let plain = parse_plain(line, format);
     let Err(first) = &plain else { return plain };
-    let Some((vhost, port, rest)) = (first.column == 1)
-        .then(|| vhost_prefix(line, format))
-        .flatten()
-    else {
+    if first.column != 1 || format != Format::Auto {
+        return plain;
+    }
+    if let Some(wrapper) = syslog::unwrap(line) {
+        let shift = u32::try_from(line.len() - wrapper.message.len()).unwrap_or(u32::MAX);
+        let mut parsed = parse_line(wrapper.message, format).map_err(|mut e| {
+            e.column = e.column.saturating_add(shift);
+            e
+        })?;
+        parsed.extra.insert(0, ("syslog_host", wrapper.host));
+        parsed.extra.insert(1, ("syslog_tag", wrapper.tag));
+        return Ok(parsed);
+    }
+    let Some((vhost, port, rest)) = vhost_prefix(line, format) else {
         return plain;
     };
     let shift = u32::try_from(line.len() - rest.len()).unwrap_or(u32::MAX);

@@ -516,3 +516,27 @@ fn virtual_host_prefixes_and_a_missing_user_field_parse_in_auto_mode() {
     assert_eq!((p.user, p.status), (None, Some(200)));
     assert!(parse_line(line, Format::Combined).is_err());
 }
+
+#[test]
+fn syslog_wrapped_lines_parse_in_auto_mode_with_the_header_in_extra() {
+    let access =
+        r#"198.51.100.7 - - [08/Jul/2023:11:07:07 +0000] "GET /x HTTP/1.1" 404 5 "-" "curl/8.0""#;
+    for header in [
+        "Jul  8 11:07:07 web-1 nginx[2869]: ",
+        "<190>1 2023-07-08T11:07:07Z web-1 nginx 2869 - - ",
+        // A virtual-host prefix inside the wrapper.
+        "<190>Jul  8 11:07:07 web-1 nginx: www.example.org:443 ",
+    ] {
+        let line = format!("{header}{access}");
+        let p = parse_line(&line, Format::Auto).unwrap_or_else(|e| panic!("{line}\n{e:?}"));
+        assert_eq!(p.ip_text, Some("198.51.100.7"), "{line}");
+        assert_eq!((p.status, p.target), (Some(404), Some("/x")), "{line}");
+        assert_eq!(p.extra[0], ("syslog_host", "web-1"), "{line}");
+        assert_eq!(p.extra[1].0, "syslog_tag", "{line}");
+        assert!(parse_line(&line, Format::Combined).is_err());
+    }
+    // A bad message inside a good header: its column in the whole line.
+    let line = "Jul  8 11:07:07 web-1 nginx: 198.51.100.7 - - [08/Jul/2023:11:07:07 +0000] \"GET /\" abc 1";
+    let e = parse_line(line, Format::Auto).unwrap_err();
+    assert_eq!(&line[e.column as usize - 1..][..3], "abc", "{e:?}");
+}
