@@ -240,23 +240,15 @@ pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> 
         return plain;
     }
     if let Some(wrapper) = syslog::unwrap(line) {
-        let shift = u32::try_from(line.len() - wrapper.message.len()).unwrap_or(u32::MAX);
-        let mut parsed = parse_line(wrapper.message, format).map_err(|mut e| {
-            e.column = e.column.saturating_add(shift);
-            e
-        })?;
+        let mut parsed = in_line(line, wrapper.message, parse_line(wrapper.message, format))?;
         parsed.extra.insert(0, ("syslog_host", wrapper.host));
         parsed.extra.insert(1, ("syslog_tag", wrapper.tag));
         return Ok(parsed);
     }
-    let Some((vhost, port, rest)) = vhost_prefix(line, format) else {
+    let Some((vhost, port, rest)) = vhost_prefix(line) else {
         return plain;
     };
-    let shift = u32::try_from(line.len() - rest.len()).unwrap_or(u32::MAX);
-    let mut parsed = parse_plain(rest, format).map_err(|mut e| {
-        e.column = e.column.saturating_add(shift);
-        e
-    })?;
+    let mut parsed = in_line(line, rest, parse_plain(rest, format))?;
     if parsed.host.is_none() && parsed.server_port.is_none() {
         parsed.host = host(vhost);
         parsed.server_port = port;
@@ -264,12 +256,23 @@ pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> 
     Ok(parsed)
 }
 
-/// In auto mode, a line whose first word is a host name (with a `:port`, maybe) and
-/// whose second is a client address: the host, the port and the rest of the line.
-fn vhost_prefix(line: &str, format: Format) -> Option<(&str, Option<u16>, &str)> {
-    if format != Format::Auto {
-        return None;
-    }
+/// The result of parsing `rest`, the end of `line`, with an error's column counted in
+/// the whole line.
+fn in_line<'a>(
+    line: &str,
+    rest: &str,
+    result: Result<Parsed<'a>, ParseError>,
+) -> Result<Parsed<'a>, ParseError> {
+    let shift = u32::try_from(line.len() - rest.len()).unwrap_or(u32::MAX);
+    result.map_err(|mut e| {
+        e.column = e.column.saturating_add(shift);
+        e
+    })
+}
+
+/// A line whose first word is a host name (with a `:port`, maybe) and whose second is a
+/// client address: the host, the port and the rest of the line.
+fn vhost_prefix(line: &str) -> Option<(&str, Option<u16>, &str)> {
     let (first, rest) = line.split_once(' ')?;
     let second = rest.split(' ').next()?;
     parse_client(second, false)?;

@@ -163,30 +163,27 @@ mod tests {
 
     #[test]
     fn variants_real_logs_write_are_read() {
-        let utc = |text| parse_log_time(text).map(|t| (t.utc_rfc3339(), t.offset));
-        let at = |s: &str| s.to_owned();
-        // A one-digit day (a whole file of error records before).
-        assert_eq!(
-            utc("1/Apr/2014:11:55:44 +0200"),
-            Ok((at("2014-04-01T09:55:44Z"), "+0200"))
-        );
-        assert_eq!(
-            utc("27/Jun/2013:11:55:44 GMT"),
-            Ok((at("2013-06-27T11:55:44Z"), "GMT"))
-        );
-        assert_eq!(
-            utc("27/Jun/2013:11:55:44 UTC"),
-            Ok((at("2013-06-27T11:55:44Z"), "UTC"))
-        );
-        // No zone: read as UTC, and no offset is claimed.
-        assert_eq!(
-            utc("27/Jun/2013:11:55:44"),
-            Ok((at("2013-06-27T11:55:44Z"), ""))
-        );
-        assert_eq!(
-            utc("27/JUN/2013:11:55:44 -05:30"),
-            Ok((at("2013-06-27T17:25:44Z"), "-05:30"))
-        );
+        // (as logged, UTC, offset as written)
+        for (logged, utc, offset) in [
+            // A one-digit day (a whole file of error records before).
+            ("1/Apr/2014:11:55:44 +0200", "2014-04-01T09:55:44Z", "+0200"),
+            ("27/Jun/2013:11:55:44 GMT", "2013-06-27T11:55:44Z", "GMT"),
+            ("27/Jun/2013:11:55:44 UTC", "2013-06-27T11:55:44Z", "UTC"),
+            // No zone: read as UTC, and no offset is claimed.
+            ("27/Jun/2013:11:55:44", "2013-06-27T11:55:44Z", ""),
+            (
+                "27/JUN/2013:11:55:44 -05:30",
+                "2013-06-27T17:25:44Z",
+                "-05:30",
+            ),
+        ] {
+            let t = parse_log_time(logged).unwrap_or_else(|e| panic!("{logged}: {e}"));
+            assert_eq!(
+                (t.utc_rfc3339().as_str(), t.offset),
+                (utc, offset),
+                "{logged}"
+            );
+        }
         // Still refused: a bad day, a bad zone, text after it; the reason names the form.
         for bad in [
             "32/Jun/2013:11:55:44 +0000",
