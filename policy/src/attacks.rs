@@ -66,19 +66,22 @@ pub enum Field {
     Forwarded,
     /// Every value of `extra` (fields of a custom format the schema has no key for).
     Extra,
+    /// An error-log line's message.
+    Message,
     /// The whole line, for a line that does not parse.
     Raw,
 }
 
 impl Field {
     /// Every field, in output order.
-    pub const ALL: [Field; 7] = [
+    pub const ALL: [Field; 8] = [
         Field::Request,
         Field::Target,
         Field::UserAgent,
         Field::Referer,
         Field::Forwarded,
         Field::Extra,
+        Field::Message,
         Field::Raw,
     ];
 
@@ -91,6 +94,7 @@ impl Field {
             Field::Referer => "referer",
             Field::Forwarded => "forwarded",
             Field::Extra => "extra",
+            Field::Message => "message",
             Field::Raw => "raw",
         }
     }
@@ -133,6 +137,7 @@ pub const DEFAULT_FIELDS: &[Field] = &[
     Field::Referer,
     Field::Forwarded,
     Field::Extra,
+    Field::Message,
 ];
 
 impl RuleSpec {
@@ -174,7 +179,7 @@ impl RuleSpec {
                             Field::from_name(f).ok_or_else(|| {
                                 format!(
                                     "fields: {:?} is not a field (request, target, user_agent, \
-                                     referer, forwarded, extra, raw)",
+                                     referer, forwarded, extra, message, raw)",
                                     f.trim()
                                 )
                             })

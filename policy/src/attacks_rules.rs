@@ -10,7 +10,7 @@
 //!
 //! Sources are named per rule (CVE numbers from NVD; RFC sections; OWASP/CWE pages).
 
-use crate::attacks::Field::{self, Extra, Forwarded, Raw, Referer, Request, UserAgent};
+use crate::attacks::Field::{self, Extra, Forwarded, Message, Raw, Referer, Request, UserAgent};
 
 /// A built-in rule.
 #[derive(Debug, Clone, Copy)]
@@ -27,10 +27,12 @@ pub struct BuiltinRule {
     pub reference: &'static str,
 }
 
-const HEADERS: &[Field] = &[Request, UserAgent, Referer, Forwarded, Extra];
-const INPUTS: &[Field] = &[Request, UserAgent, Referer, Extra];
-const PATH: &[Field] = &[Request];
-const WIRE: &[Field] = &[Request, Raw];
+// An error log's message quotes the request, a path or a header: every rule that reads
+// the request reads it too.
+const HEADERS: &[Field] = &[Request, UserAgent, Referer, Forwarded, Extra, Message];
+const INPUTS: &[Field] = &[Request, UserAgent, Referer, Extra, Message];
+const PATH: &[Field] = &[Request, Message];
+const WIRE: &[Field] = &[Request, Message, Raw];
 
 /// The default rule set, in output order.
 pub const DEFAULT_RULES: &[BuiltinRule] = &[

@@ -336,6 +336,11 @@ pub fn process(
 /// Appends the parsed fields of a record, from `,"ip"` to `"host":…` and the optional
 /// `request_time`, `upstream_response_time`, `bytes_sent` and `extra` (no trailing comma).
 fn write_fields(out: &mut Vec<u8>, p: &Parsed<'_>, times: &mut TimeWriter) {
+    if let Some(e) = &p.error_log {
+        crate::parse::errorlog::write_fields(out, p, e, times);
+        write_extra(out, p);
+        return;
+    }
     out.extend_from_slice(b",\"ip\":");
     json::opt_str(out, p.ip_text);
     out.extend_from_slice(b",\"user\":");
@@ -381,6 +386,11 @@ fn write_fields(out: &mut Vec<u8>, p: &Parsed<'_>, times: &mut TimeWriter) {
         out.extend_from_slice(b",\"bytes_sent\":");
         json::int(out, b);
     }
+    write_extra(out, p);
+}
+
+/// Appends `,"extra":{…}` when the line has fields the schema has no key for.
+fn write_extra(out: &mut Vec<u8>, p: &Parsed<'_>) {
     if !p.extra.is_empty() {
         out.extend_from_slice(b",\"extra\":{");
         for (i, (name, value)) in p.extra.iter().enumerate() {

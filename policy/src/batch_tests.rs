@@ -611,3 +611,37 @@ fn parts_give_the_bytes_of_each_input_alone_with_one_call_per_import() {
     );
     assert_eq!(d.reverse_calls[0].len(), stats.clients.len());
 }
+
+#[test]
+fn error_log_records_have_their_own_keys_lookups_and_attack_tags() {
+    let lines = vec![
+        r#"2023/09/08 13:50:28 [error] 7164#7164: *20 open() "/srv/www/../../etc/passwd" failed (2: No such file or directory), client: 198.51.100.9, server: example.org, request: "GET /../../etc/passwd HTTP/1.1", host: "example.org""#.to_string(),
+        "[Wed Oct 11 14:32:52.123456 2023] [core:error] [pid 35708:tid 4328636416] [client 198.51.100.9:52104] AH00126: Invalid URI in request GET /x HTTP/1.1, referer: http://a.test/".to_string(),
+    ];
+    let mut d = Double::default();
+    let (out, stats, text) = run(&zones(), &mut d, 1, None, &lines);
+    assert_eq!((stats.parsed, stats.errors, stats.clients.len()), (2, 0, 1));
+    assert_eq!(d.reverse_calls, [vec![v4(198, 51, 100, 9)]]);
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with(r#"{"line":1,"log_type":"error","ip":"198.51.100.9","client_port":null,"time":"2023-09-08T13:50:28Z","level":"error","module":null,"pid":7164,"tid":7164,"connection":20,"code":null,"os_error":null,"message":"open() \"/srv/www/../../etc/passwd\" failed (2: No such file or directory)","server":"example.org","method":"GET","target":"/../../etc/passwd","protocol":"HTTP/1.1","request":"GET /../../etc/passwd HTTP/1.1","upstream":null,"host":"example.org","referrer":null,"dns":{"name":"scanner-9.census.shodan.io","status":"found"},"#),
+        "{first}"
+    );
+    assert_eq!(out[0]["scanner"]["sources"], serde_json::json!(["dns"]));
+    let fields: Vec<&str> = out[0]["attacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["request", "request", "message", "message"],
+        "{}",
+        out[0]["attacks"]
+    );
+    assert_eq!(out[1]["code"], "AH00126");
+    assert_eq!(out[1]["client_port"], 52104);
+    assert_eq!(out[1]["referrer"], "http://a.test/");
+    assert_eq!(out[1]["dnsbl"][0]["listed"], true);
+}

@@ -16,6 +16,9 @@ use crate::time::{LogTime, parse_log_time};
 #[path = "parse_syslog.rs"]
 pub mod syslog;
 
+#[path = "parse_errorlog.rs"]
+pub mod errorlog;
+
 /// The layouts the parser accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
@@ -73,6 +76,8 @@ pub struct Parsed<'a> {
     pub upstream_response_time: Option<&'a str>,
     /// `$bytes_sent` (Apache `%O`), when logged.
     pub bytes_sent: Option<u64>,
+    /// An error-log line's own fields; `None` for an access line.
+    pub error_log: Option<Box<errorlog::ErrorLog<'a>>>,
     /// Fields the schema has no key for: a custom format's other variables, or the
     /// unknown trailing fields auto mode accepted (`trailing_1`, …), in line order.
     pub extra: Vec<(&'a str, &'a str)>,
@@ -230,6 +235,9 @@ pub fn split_request(request: &str) -> (Option<&str>, Option<&str>, Option<&str>
 /// `vhost_combined` (`%v:%p %h ...`, Debian's `other_vhosts_access.log`), `%v` alone, or
 /// nginx formats that put `$host` first. The prefix fills `host` (and `port`) unless the
 /// line names them again at its end.
+///
+/// Auto mode also reads nginx and Apache error-log lines ([`errorlog`]): the record has
+/// [`Parsed::error_log`].
 pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> {
     let line = line.strip_suffix('\r').unwrap_or(line);
     // The prefix is looked for only when the first word is not a client: a line
@@ -244,6 +252,9 @@ pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> 
         parsed.extra.insert(0, ("syslog_host", wrapper.host));
         parsed.extra.insert(1, ("syslog_tag", wrapper.tag));
         return Ok(parsed);
+    }
+    if let Some(error_line) = errorlog::parse(line) {
+        return error_line;
     }
     let Some((vhost, port, rest)) = vhost_prefix(line) else {
         return plain;

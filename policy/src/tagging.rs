@@ -155,7 +155,7 @@ impl<'f, 'a> LineTags<'f, 'a> {
     }
 
     /// Appends `,"attacks":[…]` for a parsed line (nothing when tagging is off): the hits
-    /// in field order (request, target, user_agent, referer, forwarded, extra), each
+    /// in field order (request, target, user_agent, referer, forwarded, extra, message), each
     /// field's in rule order. `ua` is the slot of the line's User-Agent. A chained client
     /// field is not scanned (it parsed as addresses).
     pub fn write_attacks(&mut self, out: &mut Vec<u8>, p: &Parsed<'a>, ua: Option<UaSlot>) {
@@ -186,7 +186,10 @@ impl<'f, 'a> LineTags<'f, 'a> {
             for (_, value) in &p.extra {
                 attacks.scan(Field::Extra, value, &mut self.scratch, &mut self.hits);
             }
-            write_hits(out, attacks, &self.hits, comma);
+            comma = write_hits(out, attacks, &self.hits, comma);
+        }
+        if let Some(e) = &p.error_log {
+            self.field(out, Field::Message, e.message, comma);
         }
         out.push(b']');
     }

@@ -84,6 +84,8 @@ pub struct Aggregate {
     pub counts: Totals,
     /// By HTTP status.
     pub statuses: FxHashMap<u16, Tally>,
+    /// Error-log records by level (those without a client count their lines only).
+    pub levels: FxHashMap<String, Tally>,
     /// By request target.
     pub targets: Bounded<String, Tally>,
     /// By User-Agent.
@@ -109,6 +111,7 @@ impl Default for Aggregate {
             index: FxHashMap::default(),
             counts: Totals::default(),
             statuses: FxHashMap::default(),
+            levels: FxHashMap::default(),
             targets: Bounded::new(VALUE_CAP),
             agents: Bounded::new(VALUE_CAP),
             keywords: FxHashMap::default(),
@@ -150,6 +153,10 @@ impl Aggregate {
                 if t.at.len() < ERROR_PLACES {
                     t.at.push(at);
                 }
+            }
+            Facts::Event { level } => {
+                self.counts.records += 1;
+                self.levels.entry(level).or_default().requests += 1;
             }
             Facts::Foreign { reason } => {
                 self.counts.foreign += 1;
@@ -205,6 +212,9 @@ impl Aggregate {
         }
         if let Some(s) = r.status {
             self.statuses.entry(s).or_default().add(id);
+        }
+        if let Some(level) = r.level {
+            self.levels.entry(level).or_default().add(id);
         }
         if let Some(t) = r.target {
             self.targets.entry(text.get(t)).add(id);
@@ -283,6 +293,30 @@ mod tests {
         format!(
             r#"{{"line":1,"ip":"{ip}","time":"{time}","status":{status},"target":"{target}","user_agent":"ua-{ip}","dns":null,"dnsbl":[],"geo":{geo},"scanner":null}}"#
         )
+    }
+
+    #[test]
+    fn error_log_records_count_by_level_with_or_without_a_client() {
+        let lines = [
+            r#"{"line":1,"log_type":"error","ip":"192.0.2.1","time":"2023-09-08T13:50:28Z","level":"error","message":"limiting requests","target":"/","dns":null,"dnsbl":[],"geo":null,"scanner":null,"attacks":[]}"#,
+            r#"{"line":2,"log_type":"error","ip":"192.0.2.1","time":"2023-09-08T13:50:29Z","level":"warn","message":"x","dns":null,"dnsbl":[],"geo":null,"scanner":null,"attacks":[]}"#,
+            r#"{"line":3,"log_type":"error","ip":null,"time":"2023-09-08T13:50:30Z","level":"notice","message":"start worker processes","dns":null,"dnsbl":[],"geo":null,"scanner":null,"attacks":[]}"#,
+            r#"{"line":4,"ip":null,"time":"2023-09-08T13:50:30Z"}"#,
+        ]
+        .map(String::from);
+        let a = agg(&lines);
+        let t = a.totals();
+        assert_eq!((t.records, t.foreign, t.clients), (3, 1, 1));
+        assert_eq!(a.levels["error"].clients.len(), 1);
+        assert_eq!(a.levels["warn"].requests, 1);
+        assert_eq!(
+            (
+                a.levels["notice"].requests,
+                a.levels["notice"].clients.len()
+            ),
+            (1, 0)
+        );
+        assert!(a.statuses.is_empty());
     }
 
     #[test]

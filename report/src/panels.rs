@@ -166,6 +166,15 @@ pub fn panels(agg: &Aggregate) -> Vec<Value> {
         .map(|(k, t)| (k.to_string(), t.clone()))
         .collect();
     panels.push(panel_sorted("statuses", "Status codes", "", statuses, n));
+    if !agg.levels.is_empty() {
+        let mut levels: Vec<(String, Tally)> = agg
+            .levels
+            .iter()
+            .map(|(k, t)| (k.clone(), t.clone()))
+            .collect();
+        levels.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then_with(|| a.0.cmp(&b.0)));
+        panels.push(panel_sorted("levels", "Error-log levels", "", levels, n));
+    }
 
     panels
 }

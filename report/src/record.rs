@@ -43,6 +43,10 @@ struct Raw<'a> {
     attacks: Option<Vec<RawAttack<'a>>>,
     #[serde(borrow, default)]
     error: Option<ErrorField<'a>>,
+    #[serde(borrow, default)]
+    log_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    level: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -240,7 +244,13 @@ impl Batch {
                 attacks: self.push_attacks(raw.attacks),
             };
         }
+        let level = (raw.log_type.as_deref() == Some("error"))
+            .then(|| raw.level.as_deref().map_or_else(|| "-".to_owned(), cut));
         let Some(ip) = raw.ip else {
+            // An error-log line without a client (a server's own event).
+            if let Some(level) = level {
+                return Facts::Event { level };
+            }
             return Facts::Foreign {
                 reason: "not a logenrich record: no ip and no error".to_owned(),
             };
@@ -252,6 +262,7 @@ impl Batch {
             target: raw.target.as_deref().map(|t| self.push_cut(t)),
             user_agent: raw.user_agent.as_deref().map(|u| self.push_cut(u)),
             attacks: self.push_attacks(raw.attacks),
+            level,
             ..RecordFacts::default()
         };
         if let Some(s) = raw.scanner {
@@ -296,6 +307,12 @@ pub enum Facts {
         /// Attack tags (a `raw` rule such as a TLS handshake; no client to credit).
         attacks: Vec<Attack>,
     },
+    /// An error-log record without a client (a server's own event, `start worker
+    /// processes`).
+    Event {
+        /// Its level.
+        level: String,
+    },
     /// A line that is not a logenrich record at all.
     Foreign {
         /// Why.
@@ -324,6 +341,8 @@ pub struct RecordFacts {
     pub attacks: Vec<Attack>,
     /// The client's lookups, when this parser thread meets it first.
     pub details: Option<Box<ClientDetails>>,
+    /// The level of an error-log record (`log_type` `error`); `None` for an access line.
+    pub level: Option<String>,
 }
 
 /// Cuts `s` to at most [`MAX_TEXT`] bytes on a character boundary.
