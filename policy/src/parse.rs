@@ -236,6 +236,9 @@ pub fn split_request(request: &str) -> (Option<&str>, Option<&str>, Option<&str>
 /// nginx formats that put `$host` first. The prefix fills `host` (and `port`) unless the
 /// line names them again at its end.
 ///
+/// Auto mode also reads an X-Forwarded-For chain logged before the client
+/// ([`forwarded_prefix`]).
+///
 /// Auto mode also reads nginx and Apache error-log lines ([`errorlog`]): the record has
 /// [`Parsed::error_log`].
 pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> {
@@ -244,7 +247,17 @@ pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> 
     // without one costs nothing more.
     let plain = parse_plain(line, format);
     let Err(first) = &plain else { return plain };
-    if first.column != 1 || format != Format::Auto {
+    if format != Format::Auto {
+        return plain;
+    }
+    // An unquoted single address before the client reads as the client and its ident
+    // until the time: the error is then past column 1.
+    if let Some((xff, rest)) = forwarded_prefix(line) {
+        if let Ok(parsed) = parse_plain(rest, format) {
+            return Ok(with_forwarded(parsed, xff));
+        }
+    }
+    if first.column != 1 {
         return plain;
     }
     if let Some(wrapper) = syslog::unwrap(line) {
@@ -265,6 +278,52 @@ pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> 
         parsed.server_port = port;
     }
     Ok(parsed)
+}
+
+/// A line that starts with `$http_x_forwarded_for` before the client, quoted or not
+/// (`"203.0.113.5, 198.51.100.2" 192.0.2.10 - - […]`, `2001:db8::5, 198.51.100.2
+/// 192.0.2.10 - - […]`, `"-" 192.0.2.10 …`): the chain (`None` for `-`) and the rest.
+/// Every entry of the chain must be an address.
+fn forwarded_prefix(line: &str) -> Option<(Option<&str>, &str)> {
+    let (xff, rest) = if let Some(quoted) = line.strip_prefix('"') {
+        let (xff, rest) = quoted.split_once('"')?;
+        (xff, rest.strip_prefix(' ')?)
+    } else {
+        let mut end = memchr::memchr(b' ', line.as_bytes())?;
+        while line[..end].ends_with(',') {
+            end += 1 + memchr::memchr(b' ', &line.as_bytes()[end + 1..])?;
+        }
+        (&line[..end], &line[end + 1..])
+    };
+    let xff = xff.trim();
+    if xff == "-" || xff.is_empty() {
+        return Some((None, rest));
+    }
+    let all_addresses = xff.split(',').all(|e| e.trim().parse::<IpAddr>().is_ok());
+    all_addresses.then_some((Some(xff), rest))
+}
+
+/// `parsed` with the chain of a [`forwarded_prefix`] before its `forwarded` entries; a
+/// private client is replaced by the chain's last public address (the rule of a chained
+/// client field, [`crate::client`], over the chain and then the client).
+fn with_forwarded<'a>(mut parsed: Parsed<'a>, xff: Option<&'a str>) -> Parsed<'a> {
+    let Some(xff) = xff else { return parsed };
+    if parsed.chain.is_none() {
+        parsed.chain = Some(xff);
+    }
+    if parsed.ip.is_some_and(crate::client::is_private) {
+        let public = xff
+            .split(',')
+            .map(str::trim)
+            .filter_map(|e| Some((e, e.parse::<IpAddr>().ok()?)))
+            .filter(|(_, ip)| !crate::client::is_private(*ip))
+            .last();
+        if let Some((text, ip)) = public {
+            parsed.ip_text = Some(text);
+            parsed.ip = Some(ip);
+        }
+    }
+    parsed
 }
 
 /// The result of parsing `rest`, the end of `line`, with an error's column counted in

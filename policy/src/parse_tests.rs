@@ -540,3 +540,70 @@ fn syslog_wrapped_lines_parse_in_auto_mode_with_the_header_in_extra() {
     let e = parse_line(line, Format::Auto).unwrap_err();
     assert_eq!(&line[e.column as usize - 1..][..3], "abc", "{e:?}");
 }
+
+#[test]
+fn a_forwarded_chain_before_the_client_parses_in_auto_mode() {
+    let tail = r#"- - [10/Oct/2023:13:55:36 +0200] "GET / HTTP/1.1" 200 512 "-" "curl/8.0""#;
+    // (prefix, client, the client chosen, forwarded)
+    let cases: [(&str, &str, &str, &[&str]); 7] = [
+        (
+            r#""203.0.113.5, 198.51.100.2""#,
+            "192.0.2.10",
+            "192.0.2.10",
+            &["203.0.113.5", "198.51.100.2"],
+        ),
+        (
+            "2001:db8::5, 198.51.100.2",
+            "192.0.2.10",
+            "192.0.2.10",
+            &["2001:db8::5", "198.51.100.2"],
+        ),
+        ("203.0.113.5", "192.0.2.10", "192.0.2.10", &["203.0.113.5"]),
+        (r#""-""#, "192.0.2.10", "192.0.2.10", &[]),
+        ("-", "2001:db8::10", "2001:db8::10", &[]),
+        // Behind a private load balancer, the client is the chain's last public address.
+        (
+            r#""203.0.113.5, 198.51.100.2, 10.0.0.3""#,
+            "10.0.0.9",
+            "198.51.100.2",
+            &["203.0.113.5", "198.51.100.2", "10.0.0.3"],
+        ),
+        // All private: the logged client stays.
+        (r#""10.0.0.3""#, "10.0.0.9", "10.0.0.9", &["10.0.0.3"]),
+    ];
+    for (prefix, client, chosen, forwarded) in cases {
+        let line = format!("{prefix} {client} {tail}");
+        let p = parse_line(&line, Format::Auto).unwrap_or_else(|e| panic!("{line}\n{e:?}"));
+        assert_eq!(p.ip_text, Some(chosen), "{line}");
+        assert_eq!(p.ip, chosen.parse().ok(), "{line}");
+        assert_eq!(p.forwarded_chain().collect::<Vec<_>>(), forwarded, "{line}");
+        assert_eq!(
+            (p.status, p.user_agent),
+            (Some(200), Some("curl/8.0")),
+            "{line}"
+        );
+        assert!(parse_line(&line, Format::Combined).is_err(), "{line}");
+    }
+    // With an X-Forwarded-For field at the end too: the prefix's entries come first.
+    let line = r#""203.0.113.5" 192.0.2.10 - - [10/Oct/2023:13:55:36 +0200] "GET / HTTP/1.1" 200 512 "-" "ua" "198.51.100.4" 443 h.test"#;
+    let p = parse_line(line, Format::Auto).unwrap();
+    assert_eq!(
+        p.forwarded_chain().collect::<Vec<_>>(),
+        ["203.0.113.5", "198.51.100.4"]
+    );
+    // Looks like a chain but is not one: the error stays the access parser's.
+    for bad in [
+        format!(r#""203.0.113.5, junk" 192.0.2.10 {tail}"#),
+        format!(r#""203.0.113.5" junk {tail}"#),
+        format!("203.0.113.5, 192.0.2.10 {tail}").replace(" - - [", " - [x"),
+        format!(r#""203.0.113.5 192.0.2.10 {tail}"#),
+    ] {
+        let e = parse_line(&bad, Format::Auto).unwrap_err();
+        if bad.starts_with('"') {
+            assert_eq!(e.column, 1, "{bad}: {e:?}");
+            assert!(e.reason.contains("invalid client address"), "{bad}: {e:?}");
+        } else {
+            assert!(e.reason.contains("time"), "{bad}: {e:?}");
+        }
+    }
+}
