@@ -252,10 +252,10 @@ pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> 
     }
     // An unquoted single address before the client reads as the client and its ident
     // until the time: the error is then past column 1.
-    if let Some((xff, rest)) = forwarded_prefix(line) {
-        if let Ok(parsed) = parse_plain(rest, format) {
-            return Ok(with_forwarded(parsed, xff));
-        }
+    if let Some((xff, rest)) = forwarded_prefix(line)
+        && let Ok(parsed) = parse_plain(rest, format)
+    {
+        return Ok(with_forwarded(parsed, xff));
     }
     if first.column != 1 {
         return plain;
@@ -313,11 +313,10 @@ fn with_forwarded<'a>(mut parsed: Parsed<'a>, xff: Option<&'a str>) -> Parsed<'a
     }
     if parsed.ip.is_some_and(crate::client::is_private) {
         let public = xff
-            .split(',')
+            .rsplit(',')
             .map(str::trim)
             .filter_map(|e| Some((e, e.parse::<IpAddr>().ok()?)))
-            .filter(|(_, ip)| !crate::client::is_private(*ip))
-            .last();
+            .find(|(_, ip)| !crate::client::is_private(*ip));
         if let Some((text, ip)) = public {
             parsed.ip_text = Some(text);
             parsed.ip = Some(ip);
