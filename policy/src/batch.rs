@@ -389,8 +389,12 @@ fn write_fields(out: &mut Vec<u8>, p: &Parsed<'_>, times: &mut TimeWriter) {
     write_extra(out, p);
 }
 
-/// Appends `,"extra":{…}` when the line has fields the schema has no key for.
+/// Appends `,"syslog":{…}` for a wrapped line, then `,"extra":{…}` when the line has
+/// fields the schema has no key for.
 fn write_extra(out: &mut Vec<u8>, p: &Parsed<'_>) {
+    if let Some(w) = &p.syslog {
+        crate::parse::syslog::write(out, w);
+    }
     if !p.extra.is_empty() {
         out.extend_from_slice(b",\"extra\":{");
         for (i, (name, value)) in p.extra.iter().enumerate() {

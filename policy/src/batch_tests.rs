@@ -645,3 +645,26 @@ fn error_log_records_have_their_own_keys_lookups_and_attack_tags() {
     assert_eq!(out[1]["referrer"], "http://a.test/");
     assert_eq!(out[1]["dnsbl"][0]["listed"], true);
 }
+
+#[test]
+fn a_syslog_header_is_its_own_key_before_extra_on_both_record_shapes() {
+    let lines = vec![
+        r#"<190>Jul  8 11:07:07 web-1 nginx[2869]: 198.51.100.7 - - [08/Jul/2023:11:07:07 +0000] "GET /x HTTP/1.1" 404 5 "-" "curl/8.0" 0.005"#.to_string(),
+        "<187>1 2023-07-08T11:07:07Z web-1 nginx 2869 - - 2023/07/08 11:07:07 [error] 2869#2869: *1 x, client: 198.51.100.7, server: a.test".to_string(),
+    ];
+    let (out, stats, text) = run(
+        &Filter::new(&[]).unwrap(),
+        &mut NoLookupsForTest,
+        1,
+        None,
+        &lines,
+    );
+    assert_eq!(stats.errors, 0, "{text}");
+    assert!(
+        text.contains(r#""host":null,"syslog":{"host":"web-1","app":"nginx","pid":2869,"facility":"local7","severity":"info","time":"Jul  8 11:07:07"},"extra":{"trailing_1":"0.005"},"#),
+        "{text}"
+    );
+    assert_eq!(out[1]["log_type"], "error");
+    assert_eq!(out[1]["syslog"]["severity"], "err");
+    assert_eq!(out[1]["server"], "a.test");
+}

@@ -76,6 +76,8 @@ pub struct Parsed<'a> {
     pub upstream_response_time: Option<&'a str>,
     /// `$bytes_sent` (Apache `%O`), when logged.
     pub bytes_sent: Option<u64>,
+    /// The syslog header the line was wrapped in (auto mode).
+    pub syslog: Option<Box<syslog::Wrapper<'a>>>,
     /// An error-log line's own fields; `None` for an access line.
     pub error_log: Option<Box<errorlog::ErrorLog<'a>>>,
     /// Fields the schema has no key for: a custom format's other variables, or the
@@ -228,8 +230,8 @@ pub fn split_request(request: &str) -> (Option<&str>, Option<&str>, Option<&str>
 /// Parses one line (without its line terminator; a trailing `\r` is ignored).
 ///
 /// Auto mode also reads a line wrapped by syslog (nginx's `access_log syslog:...`, or a
-/// line read back from rsyslog or journald): the header is dropped, and its host and tag
-/// go to `extra` as `syslog_host` and `syslog_tag` ([`syslog`]).
+/// line read back from rsyslog or journald): the header's fields are in
+/// [`Parsed::syslog`].
 ///
 /// Auto mode also reads a virtual-host prefix before the client: Apache's
 /// `vhost_combined` (`%v:%p %h ...`, Debian's `other_vhosts_access.log`), `%v` alone, or
@@ -262,8 +264,7 @@ pub fn parse_line(line: &str, format: Format) -> Result<Parsed<'_>, ParseError> 
     }
     if let Some(wrapper) = syslog::unwrap(line) {
         let mut parsed = in_line(line, wrapper.message, parse_line(wrapper.message, format))?;
-        parsed.extra.insert(0, ("syslog_host", wrapper.host));
-        parsed.extra.insert(1, ("syslog_tag", wrapper.tag));
+        parsed.syslog = Some(Box::new(wrapper));
         return Ok(parsed);
     }
     if let Some(error_line) = errorlog::parse(line) {

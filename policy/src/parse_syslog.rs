@@ -1,7 +1,7 @@
 //! The syslog header in front of an access-log line: what nginx writes with
 //! `access_log syslog:server=...`, and what rsyslog or journald give back.
 //!
-//! Three shapes (the header is dropped; its host and tag are kept):
+//! Three shapes (the header's fields go to the record's `syslog`):
 //! - RFC 3164, with or without the `<PRI>` nginx sends:
 //!   `<190>Jul  8 11:07:07 web-1 nginx[2869]: MESSAGE` (the day space-padded);
 //! - RFC 3164 with an RFC 3339 time, rsyslog's high-precision template:
@@ -9,17 +9,59 @@
 //! - RFC 5424: `<190>1 2023-07-08T11:07:07Z web-1 nginx 2869 - - MESSAGE` (structured data
 //!   `-` or one or more `[...]` elements).
 //!
-//! The header's time is not used: the access line has its own, with its offset.
+//! The header's time is kept as written (an RFC 3164 time has no year and no zone): the
+//! record's `time` is the access line's own, with its offset.
 
 /// A syslog header's parts and the message after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Wrapper<'a> {
     /// The HOSTNAME field.
     pub host: &'a str,
-    /// The tag (RFC 3164, `nginx[2869]` without its colon) or APP-NAME (RFC 5424).
-    pub tag: &'a str,
+    /// The tag's program (RFC 3164, `nginx` of `nginx[2869]:`) or APP-NAME (RFC 5424).
+    pub app: &'a str,
+    /// The tag's process id (`2869`) or PROCID; `None` when absent or not a number.
+    pub pid: Option<u32>,
+    /// The `<PRI>` value: facility × 8 + severity.
+    pub priority: Option<u8>,
+    /// The header's time, as written.
+    pub time: &'a str,
     /// What follows the header.
     pub message: &'a str,
+}
+
+/// RFC 5424's facility names (§ 6.2.1, Table 1), as syslog implementations abbreviate them.
+const FACILITIES: [&str; 24] = [
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+    "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4",
+    "local5", "local6", "local7",
+];
+
+/// RFC 5424's severities (§ 6.2.1, Table 2), abbreviated as syslog implementations do.
+const SEVERITIES: [&str; 8] = [
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+];
+
+/// Appends `,"syslog":{"host","app","pid","facility","severity","time"}` (absent fields
+/// `null`).
+pub(crate) fn write(out: &mut Vec<u8>, w: &Wrapper<'_>) {
+    use crate::json;
+    out.extend_from_slice(b",\"syslog\":{\"host\":");
+    json::str(out, w.host);
+    out.extend_from_slice(b",\"app\":");
+    json::opt_str(out, super::dash_none(w.app));
+    out.extend_from_slice(b",\"pid\":");
+    json::opt_int(out, w.pid);
+    out.extend_from_slice(b",\"facility\":");
+    json::opt_str(
+        out,
+        w.priority
+            .and_then(|p| FACILITIES.get(usize::from(p >> 3)).copied()),
+    );
+    out.extend_from_slice(b",\"severity\":");
+    json::opt_str(out, w.priority.map(|p| SEVERITIES[usize::from(p & 7)]));
+    out.extend_from_slice(b",\"time\":");
+    json::str(out, w.time);
+    out.push(b'}');
 }
 
 const MONTHS: [&str; 12] = [
@@ -28,31 +70,42 @@ const MONTHS: [&str; 12] = [
 
 /// The header of `line` and its message, if `line` starts with one.
 pub fn unwrap(line: &str) -> Option<Wrapper<'_>> {
-    let rest = skip_priority(line);
+    let (priority, rest) = priority(line);
     if let Some(v1) = rest.strip_prefix("1 ") {
-        return rfc5424(v1);
+        return rfc5424(v1, priority);
     }
     let after_time = bsd_time(rest).or_else(|| iso_time(rest))?;
+    let time = rest[..rest.len() - after_time.len()].trim_end();
     let (host, after_host) = word(after_time)?;
     let (tag, message) = word(after_host)?;
     let tag = tag.strip_suffix(':')?;
     let named = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic());
-    (named(host) && named(tag)).then_some(Wrapper { host, tag, message })
+    if !(named(host) && named(tag)) {
+        return None;
+    }
+    let (app, pid) = match tag.strip_suffix(']').and_then(|t| t.split_once('[')) {
+        Some((app, pid)) => (app, pid.parse().ok()),
+        None => (tag, None),
+    };
+    Some(Wrapper {
+        host,
+        app,
+        pid,
+        priority,
+        time,
+        message,
+    })
 }
 
-/// `line` without a leading `<PRI>` (1 to 3 digits).
-fn skip_priority(line: &str) -> &str {
-    let Some(rest) = line.strip_prefix('<') else {
-        return line;
-    };
-    match rest.split_once('>') {
-        Some((digits, after))
-            if (1..=3).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            after
-        }
-        _ => line,
-    }
+/// A leading `<PRI>` (0 to 191) and the rest of `line`.
+fn priority(line: &str) -> (Option<u8>, &str) {
+    let parsed = line.strip_prefix('<').and_then(|rest| {
+        let (digits, after) = rest.split_once('>')?;
+        let ok = (1..=3).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+        let value = digits.parse::<u8>().ok().filter(|&p| ok && p <= 191)?;
+        Some((Some(value), after))
+    });
+    parsed.unwrap_or((None, line))
 }
 
 /// After `Mmm dd hh:mm:ss ` (the day space-padded or two digits).
@@ -87,11 +140,11 @@ fn iso_time(text: &str) -> Option<&str> {
 }
 
 /// RFC 5424 after its version: TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG.
-fn rfc5424(text: &str) -> Option<Wrapper<'_>> {
-    let (_time, rest) = word(text)?;
+fn rfc5424(text: &str, priority: Option<u8>) -> Option<Wrapper<'_>> {
+    let (time, rest) = word(text)?;
     let (host, rest) = word(rest)?;
-    let (tag, rest) = word(rest)?;
-    let (_procid, rest) = word(rest)?;
+    let (app, rest) = word(rest)?;
+    let (procid, rest) = word(rest)?;
     let (_msgid, rest) = word(rest)?;
     let message = if let Some(m) = rest.strip_prefix("- ") {
         m
@@ -111,7 +164,14 @@ fn rfc5424(text: &str) -> Option<Wrapper<'_>> {
         }
         &rest[at + 1..]
     };
-    Some(Wrapper { host, tag, message })
+    Some(Wrapper {
+        host,
+        app,
+        pid: procid.parse().ok(),
+        priority,
+        time,
+        message,
+    })
 }
 
 /// The first space-separated word of `text` and what follows its space.
@@ -127,42 +187,89 @@ mod tests {
         r#"198.51.100.7 - - [08/Jul/2023:11:07:07 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.0""#;
 
     #[test]
-    fn the_three_header_shapes_give_host_tag_and_message() {
-        for (header, host, tag) in [
+    fn the_three_header_shapes_give_their_fields_and_the_message() {
+        // (header, app, pid, priority, time)
+        type Case = (&'static str, &'static str, Option<u32>, Option<u8>, &'static str);
+        let cases: [Case; 6] = [
             (
                 "Jul  8 11:07:07 web-1 nginx[2869]: ",
-                "web-1",
-                "nginx[2869]",
+                "nginx",
+                Some(2869),
+                None,
+                "Jul  8 11:07:07",
             ),
-            ("<190>Jul  8 11:07:07 web-1 nginx: ", "web-1", "nginx"),
-            ("Jul 18 11:07:07 web-1 nginx: ", "web-1", "nginx"),
+            (
+                "<190>Jul  8 11:07:07 web-1 nginx: ",
+                "nginx",
+                None,
+                Some(190),
+                "Jul  8 11:07:07",
+            ),
+            (
+                "Jul 18 11:07:07 web-1 nginx: ",
+                "nginx",
+                None,
+                None,
+                "Jul 18 11:07:07",
+            ),
             (
                 "2023-07-08T11:07:07.123+02:00 web-1 nginx[2869]: ",
-                "web-1",
-                "nginx[2869]",
+                "nginx",
+                Some(2869),
+                None,
+                "2023-07-08T11:07:07.123+02:00",
             ),
             (
                 "<190>1 2023-07-08T11:07:07Z web-1 nginx 2869 - - ",
-                "web-1",
                 "nginx",
+                Some(2869),
+                Some(190),
+                "2023-07-08T11:07:07Z",
             ),
             (
-                r#"<190>1 2023-07-08T11:07:07Z web-1 nginx - - [a k="x\]y"][b] "#,
-                "web-1",
+                r#"<14>1 2023-07-08T11:07:07Z web-1 nginx - - [a k="x\]y"][b] "#,
                 "nginx",
+                None,
+                Some(14),
+                "2023-07-08T11:07:07Z",
             ),
-        ] {
+        ];
+        for (header, app, pid, priority, time) in cases {
             let line = format!("{header}{LINE}");
-            assert_eq!(
-                unwrap(&line),
-                Some(Wrapper {
-                    host,
-                    tag,
-                    message: LINE
-                }),
-                "{header}"
-            );
+            let want = Wrapper {
+                host: "web-1",
+                app,
+                pid,
+                priority,
+                time,
+                message: LINE,
+            };
+            assert_eq!(unwrap(&line), Some(want), "{header}");
         }
+    }
+
+    #[test]
+    fn the_record_names_facility_and_severity() {
+        let line = format!("<190>Jul  8 11:07:07 web-1 nginx[7]: {LINE}");
+        let mut out = Vec::new();
+        write(&mut out, &unwrap(&line).unwrap());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#","syslog":{"host":"web-1","app":"nginx","pid":7,"facility":"local7","severity":"info","time":"Jul  8 11:07:07"}"#
+        );
+        let line = format!("Jul  8 11:07:07 web-1 nginx: {LINE}");
+        let mut out = Vec::new();
+        write(&mut out, &unwrap(&line).unwrap());
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .contains(r#""pid":null,"facility":null,"severity":null"#)
+        );
+        // A priority past 191 is not one: the line has no header.
+        assert_eq!(
+            unwrap(&format!("<192>Jul  8 11:07:07 web-1 nginx: {LINE}")),
+            None
+        );
     }
 
     #[test]

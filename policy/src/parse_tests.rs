@@ -518,7 +518,7 @@ fn virtual_host_prefixes_and_a_missing_user_field_parse_in_auto_mode() {
 }
 
 #[test]
-fn syslog_wrapped_lines_parse_in_auto_mode_with_the_header_in_extra() {
+fn syslog_wrapped_lines_parse_in_auto_mode_with_the_header_kept() {
     let access =
         r#"198.51.100.7 - - [08/Jul/2023:11:07:07 +0000] "GET /x HTTP/1.1" 404 5 "-" "curl/8.0""#;
     for header in [
@@ -531,8 +531,9 @@ fn syslog_wrapped_lines_parse_in_auto_mode_with_the_header_in_extra() {
         let p = parse_line(&line, Format::Auto).unwrap_or_else(|e| panic!("{line}\n{e:?}"));
         assert_eq!(p.ip_text, Some("198.51.100.7"), "{line}");
         assert_eq!((p.status, p.target), (Some(404), Some("/x")), "{line}");
-        assert_eq!(p.extra[0], ("syslog_host", "web-1"), "{line}");
-        assert_eq!(p.extra[1].0, "syslog_tag", "{line}");
+        let w = p.syslog.as_deref().unwrap();
+        assert_eq!((w.host, w.app), ("web-1", "nginx"), "{line}");
+        assert!(p.extra.is_empty(), "{line}");
         assert!(parse_line(&line, Format::Combined).is_err());
     }
     // A bad message inside a good header: its column in the whole line.
