@@ -189,7 +189,13 @@ mod tests {
     #[test]
     fn the_three_header_shapes_give_their_fields_and_the_message() {
         // (header, app, pid, priority, time)
-        type Case = (&'static str, &'static str, Option<u32>, Option<u8>, &'static str);
+        type Case = (
+            &'static str,
+            &'static str,
+            Option<u32>,
+            Option<u8>,
+            &'static str,
+        );
         let cases: [Case; 6] = [
             (
                 "Jul  8 11:07:07 web-1 nginx[2869]: ",

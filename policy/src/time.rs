@@ -30,8 +30,9 @@ impl LogTime<'_> {
 /// Parses `19/Jul/2022:13:23:20 +0200`, and the variants real servers and applications
 /// write: a one-digit day (`1/Apr/2014:...`), a month in any case (`jul`, `JUL`), a zone
 /// name `GMT`, `UTC` or `Z` instead of an offset (UTC), an offset with a colon
-/// (`+02:00`), and no zone at all (`27/Jun/2013:11:55:44`), read as UTC with no
-/// `offset` in the record.
+/// (`+02:00`), no zone at all (`27/Jun/2013:11:55:44`), read as UTC with no
+/// `offset` in the record, and a month abbreviated in another language (`Okt`, `déc.`,
+/// `ago`: [`LOCALISED_MONTHS`]).
 pub fn parse_log_time(text: &str) -> Result<LogTime<'_>, String> {
     if let Some(instant) = parse_fixed(text) {
         let offset = text.rsplit_once(' ').map_or("", |(_, o)| o);
@@ -50,7 +51,14 @@ fn parse_variant(text: &str) -> Option<LogTime<'_>> {
         "[day padding:none]/[month repr:short case_sensitive:false]/[year]:[hour]:[minute]:[second]"
     );
     let (stamp, zone) = text.split_once(' ').unwrap_or((text, ""));
-    let local = PrimitiveDateTime::parse(stamp, &stamp_format).ok()?;
+    let local = PrimitiveDateTime::parse(stamp, &stamp_format)
+        .ok()
+        .or_else(|| {
+            let (day, rest) = stamp.split_once('/')?;
+            let (month, rest) = rest.split_once('/')?;
+            let english = localised_month(month)?;
+            PrimitiveDateTime::parse(&format!("{day}/{english}/{rest}"), &stamp_format).ok()
+        })?;
     let offset = match zone {
         "" | "GMT" | "UTC" | "Z" => UtcOffset::UTC,
         _ => {
@@ -63,6 +71,60 @@ fn parse_variant(text: &str) -> Option<LogTime<'_>> {
         instant: local.assume_offset(offset),
         offset: zone,
     })
+}
+
+/// Month abbreviations that `strftime("%b")` writes in other locales, by their English
+/// ones: glibc's locale data (`LC_TIME` `abmon`) for de_DE and de_AT, fr_FR, es_ES, it_IT,
+/// pt_BR and pt_PT, nl_NL (checked against Debian 12's `/usr/share/i18n/locales`), and
+/// `mrz`, `fév`, `avr`, `aoû` of older releases; only those that differ from the
+/// English. No abbreviation means different months in two of them.
+const LOCALISED_MONTHS: [(&str, &str); 32] = [
+    ("jän", "Jan"),
+    ("janv", "Jan"),
+    ("ene", "Jan"),
+    ("gen", "Jan"),
+    ("févr", "Feb"),
+    ("fév", "Feb"),
+    ("fev", "Feb"),
+    ("mär", "Mar"),
+    ("mrz", "Mar"),
+    ("mars", "Mar"),
+    ("mrt", "Mar"),
+    ("avr", "Apr"),
+    ("avril", "Apr"),
+    ("abr", "Apr"),
+    ("mai", "May"),
+    ("mag", "May"),
+    ("mei", "May"),
+    ("juin", "Jun"),
+    ("giu", "Jun"),
+    ("juil", "Jul"),
+    ("lug", "Jul"),
+    ("août", "Aug"),
+    ("aoû", "Aug"),
+    ("ago", "Aug"),
+    ("sept", "Sep"),
+    ("set", "Sep"),
+    ("okt", "Oct"),
+    ("ott", "Oct"),
+    ("out", "Oct"),
+    ("déc", "Dec"),
+    ("dez", "Dec"),
+    ("dic", "Dec"),
+];
+
+/// The English abbreviation of a localised month name (any case, a trailing `.` allowed:
+/// French writes `janv.`).
+fn localised_month(text: &str) -> Option<&'static str> {
+    let text = text.strip_suffix('.').unwrap_or(text);
+    if text.len() > 8 {
+        return None;
+    }
+    let lower = text.to_lowercase();
+    LOCALISED_MONTHS
+        .iter()
+        .find(|(name, _)| *name == lower)
+        .map(|(_, english)| *english)
 }
 
 /// Parses nginx's `$time_iso8601`, `2022-07-19T13:23:20+02:00` (RFC 3339, by the `time`
@@ -176,6 +238,52 @@ mod tests {
                 "2013-06-27T17:25:44Z",
                 "-05:30",
             ),
+            // Months in other languages, as strftime writes them in those locales.
+            (
+                "03/Okt/2023:10:00:00 +0200",
+                "2023-10-03T08:00:00Z",
+                "+0200",
+            ),
+            (
+                "24/Dez/2023:10:00:00 +0100",
+                "2023-12-24T09:00:00Z",
+                "+0100",
+            ),
+            (
+                "04/Mär/2023:10:00:00 +0100",
+                "2023-03-04T09:00:00Z",
+                "+0100",
+            ),
+            (
+                "14/juil./2023:10:00:00 +0200",
+                "2023-07-14T08:00:00Z",
+                "+0200",
+            ),
+            (
+                "15/août/2023:10:00:00 +0200",
+                "2023-08-15T08:00:00Z",
+                "+0200",
+            ),
+            (
+                "06/ene/2024:10:00:00 +0100",
+                "2024-01-06T09:00:00Z",
+                "+0100",
+            ),
+            (
+                "02/giu/2024:10:00:00 +0200",
+                "2024-06-02T08:00:00Z",
+                "+0200",
+            ),
+            (
+                "12/out/2024:10:00:00 -0300",
+                "2024-10-12T13:00:00Z",
+                "-0300",
+            ),
+            (
+                "27/mei/2024:10:00:00 +0200",
+                "2024-05-27T08:00:00Z",
+                "+0200",
+            ),
         ] {
             let t = parse_log_time(logged).unwrap_or_else(|e| panic!("{logged}: {e}"));
             assert_eq!(
@@ -190,6 +298,8 @@ mod tests {
             "27/Jun/2013:11:55:44 CEST",
             "27/Jun/2013:11:55:44 +0000 x",
             "27/Juni/2013:11:55:44 +0000",
+            "27/Okto/2013:11:55:44 +0000",
+            "27/o/2013:11:55:44 +0000",
         ] {
             let e = parse_log_time(bad).unwrap_err();
             assert!(
