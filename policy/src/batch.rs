@@ -336,7 +336,7 @@ pub fn process(
 /// Appends the parsed fields of a record, from `,"ip"` to `"host":…` and the optional
 /// `request_time`, `upstream_response_time`, `bytes_sent` and `extra` (no trailing comma).
 fn write_fields(out: &mut Vec<u8>, p: &Parsed<'_>, times: &mut TimeWriter) {
-    if let Some(e) = &p.error_log {
+    if let Some(e) = p.error_log() {
         crate::parse::errorlog::write_fields(out, p, e, times);
         write_extra(out, p);
         return;
@@ -392,7 +392,7 @@ fn write_fields(out: &mut Vec<u8>, p: &Parsed<'_>, times: &mut TimeWriter) {
 /// Appends `,"syslog":{…}` for a wrapped line, then `,"extra":{…}` when the line has
 /// fields the schema has no key for.
 fn write_extra(out: &mut Vec<u8>, p: &Parsed<'_>) {
-    if let Some(w) = &p.syslog {
+    if let Some(w) = p.syslog() {
         crate::parse::syslog::write(out, w);
     }
     if !p.extra.is_empty() {

@@ -624,7 +624,7 @@ fn error_log_records_have_their_own_keys_lookups_and_attack_tags() {
     assert_eq!(d.reverse_calls, [vec![v4(198, 51, 100, 9)]]);
     let first = text.lines().next().unwrap();
     assert!(
-        first.starts_with(r#"{"line":1,"log_type":"error","ip":"198.51.100.9","client_port":null,"time":"2023-09-08T13:50:28Z","level":"error","module":null,"pid":7164,"tid":7164,"connection":20,"code":null,"os_error":null,"message":"open() \"/srv/www/../../etc/passwd\" failed (2: No such file or directory)","server":"example.org","method":"GET","target":"/../../etc/passwd","protocol":"HTTP/1.1","request":"GET /../../etc/passwd HTTP/1.1","upstream":null,"host":"example.org","referrer":null,"dns":{"name":"scanner-9.census.shodan.io","status":"found"},"#),
+        first.starts_with(r#"{"line":1,"log_type":"error","ip":"198.51.100.9","client_port":null,"time":"2023-09-08T13:50:28Z","level":"error","module":null,"pid":7164,"tid":7164,"connection":20,"code":null,"os_error":null,"source_file":null,"message":"open() \"/srv/www/../../etc/passwd\" failed (2: No such file or directory)","server":"example.org","method":"GET","target":"/../../etc/passwd","protocol":"HTTP/1.1","request":"GET /../../etc/passwd HTTP/1.1","upstream":null,"host":"example.org","referrer":null,"dns":{"name":"scanner-9.census.shodan.io","status":"found"},"#),
         "{first}"
     );
     assert_eq!(out[0]["scanner"]["sources"], serde_json::json!(["dns"]));

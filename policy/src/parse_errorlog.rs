@@ -5,16 +5,16 @@
 //!   `ngx_http_log_error` and `ngx_http_log_error_handler` write them in nginx's
 //!   `src/http/ngx_http_request.c`);
 //! - Apache httpd 2.4 `ErrorLog` with the default `ErrorLogFormat`: `[Wed Oct 11
-//!   14:32:52.123456 2023] [core:error] [pid 35708:tid 4328636416] (13)Permission denied:
-//!   [client 198.51.100.7:52104] AH00126: MESSAGE, referer: URL` (the OS error, client,
-//!   code and referer optional);
+//!   14:32:52.123456 2023] [core:error] [pid 35708:tid 4328636416] core.c(4567):
+//!   (13)Permission denied: [client 198.51.100.7:52104] AH00126: MESSAGE, referer: URL`
+//!   (the source file, OS error, client, port, code and referer optional);
 //! - Apache 2.2: `[Wed Oct 11 14:32:52 2023] [error] [client 198.51.100.7] MESSAGE`.
 //!
 //! Error logs carry no zone: their times are read as UTC, with no `time_offset`.
 
 use time::{Date, Month, PrimitiveDateTime, Time, UtcOffset};
 
-use super::{Cursor, ParseError, Parsed, dash_none, split_request};
+use super::{Cursor, ParseError, Parsed, Rare, dash_none, split_request};
 use crate::client::parse_client;
 use crate::time::LogTime;
 
@@ -36,6 +36,8 @@ pub struct ErrorLog<'a> {
     pub code: Option<&'a str>,
     /// Apache's OS error (`(13)Permission denied`).
     pub os_error: Option<&'a str>,
+    /// Apache's source file and line (`mod_rewrite.c(470)`, at debug and trace levels).
+    pub source_file: Option<&'a str>,
     /// The message, without the context nginx appends or the parts Apache puts around it.
     pub message: &'a str,
     /// The client's port (Apache 2.4).
@@ -157,16 +159,19 @@ fn nginx(line: &str) -> Result<Parsed<'_>, ParseError> {
         target,
         protocol,
         host: ctx.host,
-        error_log: Some(Box::new(ErrorLog {
-            level,
-            pid: Some(pid),
-            tid: Some(tid),
-            connection,
-            message,
-            server: ctx.server,
-            upstream: ctx.upstream,
-            referrer: ctx.referrer,
-            ..ErrorLog::default()
+        rare: Some(Box::new(Rare {
+            error_log: Some(ErrorLog {
+                level,
+                pid: Some(pid),
+                tid: Some(tid),
+                connection,
+                message,
+                server: ctx.server,
+                upstream: ctx.upstream,
+                referrer: ctx.referrer,
+                ..ErrorLog::default()
+            }),
+            syslog: None,
         })),
         ..Parsed::default()
     })
@@ -318,18 +323,42 @@ fn apache(line: &str) -> Result<Parsed<'_>, ParseError> {
         c.space("the message")?;
         &line[c.pos..]
     };
+    // `%F: ` (the source file, debug levels), `%E: ` (the OS error), `[client %a] `, each
+    // optional and in this order; a `[client ` later on is the message's.
+    if let Some((file, rest)) = text.split_once(": ")
+        && !file.contains(' ')
+        && file
+            .strip_suffix(')')
+            .and_then(|f| f.rsplit_once('('))
+            .is_some_and(|(name, n)| {
+                !name.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+            })
+    {
+        e.source_file = Some(file);
+        text = rest;
+    }
+    if let Some((os_error, rest)) = text.split_once(": ")
+        && os_error
+            .strip_prefix('(')
+            .and_then(|o| o.split_once(')'))
+            .is_some_and(|(n, _)| {
+                let n = n.strip_prefix('-').unwrap_or(n);
+                !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+            })
+    {
+        e.os_error = Some(os_error);
+        text = rest;
+    }
     let mut client = None;
-    // The client comes first, or after the OS error: a `[client ` later on is the message's.
-    let at = text.find("[client ").or_else(|| text.find("[remote "));
-    if let Some(at) = at.filter(|&at| at == 0 || text.starts_with('(')) {
-        let inner = &text[at + 8..];
-        if let Some(end) = inner.find(']') {
-            let (ip, port) = apache_client(&inner[..end], v24);
-            client = ip;
-            e.client_port = port;
-            e.os_error = text[..at].trim_end().strip_suffix(':').and_then(dash_none);
-            text = inner[end + 1..].trim_start_matches(' ');
-        }
+    if let Some(inner) = text
+        .strip_prefix("[client ")
+        .or_else(|| text.strip_prefix("[remote "))
+        && let Some(end) = inner.find(']')
+    {
+        let (ip, port) = apache_client(&inner[..end], v24);
+        client = ip;
+        e.client_port = port;
+        text = inner[end + 1..].trim_start_matches(' ');
     }
     let code_len = text.bytes().take_while(u8::is_ascii_alphanumeric).count();
     if code_len == 7 && text.starts_with("AH") && text[code_len..].starts_with(": ") {
@@ -345,7 +374,10 @@ fn apache(line: &str) -> Result<Parsed<'_>, ParseError> {
         ip_text: client.map(|c| c.text),
         ip: client.and_then(|c| c.ip),
         time: Some(time),
-        error_log: Some(Box::new(e)),
+        rare: Some(Box::new(Rare {
+            error_log: Some(e),
+            syslog: None,
+        })),
         ..Parsed::default()
     })
 }
@@ -406,6 +438,8 @@ fn apache_time(text: &str) -> Option<LogTime<'_>> {
 
 /// Appends an error-log record's fields, from `,"log_type":"error"` to `"referrer":…`
 /// (no trailing comma), `p` being an error-log line and `e` its [`Parsed::error_log`].
+#[cold]
+#[inline(never)]
 pub(crate) fn write_fields(
     out: &mut Vec<u8>,
     p: &Parsed<'_>,
@@ -436,6 +470,8 @@ pub(crate) fn write_fields(
     json::opt_str(out, e.code);
     out.extend_from_slice(b",\"os_error\":");
     json::opt_str(out, e.os_error);
+    out.extend_from_slice(b",\"source_file\":");
+    json::opt_str(out, e.source_file);
     out.extend_from_slice(b",\"message\":");
     json::str(out, e.message);
     out.extend_from_slice(b",\"server\":");

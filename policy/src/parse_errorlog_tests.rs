@@ -10,7 +10,7 @@ fn parse(line: &str) -> Parsed<'_> {
 }
 
 fn error_log<'a>(p: &'a Parsed<'_>) -> &'a ErrorLog<'a> {
-    p.error_log.as_deref().expect("an error-log record")
+    p.error_log().expect("an error-log record")
 }
 
 fn utc(p: &Parsed<'_>) -> String {
@@ -138,6 +138,40 @@ fn apache_24_and_22_lines() {
     );
     let e = error_log(&p);
     assert_eq!((p.ip, e.code), (None, Some("AH00489")));
+    // Debug and trace levels write the source file first; a 2.4 client without a port.
+    let p = parse(
+        "[Wed Oct 20 19:20:59.121211 2021] [rewrite:trace3] [pid 121591:tid 140413273032448] mod_rewrite.c(470): [client 10.121.192.8:38350] applying pattern",
+    );
+    let e = error_log(&p);
+    assert_eq!(
+        (e.source_file, p.ip_text, e.client_port),
+        (
+            Some("mod_rewrite.c(470)"),
+            Some("10.121.192.8"),
+            Some(38350)
+        )
+    );
+    assert_eq!(
+        (e.module, e.level, e.message),
+        (Some("rewrite"), "trace3", "applying pattern")
+    );
+    let p = parse(
+        "[Fri Sep 09 10:42:29.902022 2011] [core:error] [pid 35708:tid 4328636416] [client 72.15.99.187] File does not exist: /x",
+    );
+    assert_eq!(
+        (p.ip_text, error_log(&p).client_port),
+        (Some("72.15.99.187"), None)
+    );
+    // An OS error without a client.
+    let p = parse(
+        "[Wed Oct 11 14:32:52 2023] [proxy:error] [pid 9:tid 9] (111)Connection refused: AH00957: HTTP: attempt to connect to 127.0.0.1:8080 (*) failed",
+    );
+    let e = error_log(&p);
+    assert_eq!(
+        (e.os_error, e.code, p.ip),
+        (Some("(111)Connection refused"), Some("AH00957"), None)
+    );
+    assert!(e.message.starts_with("HTTP: attempt"), "{}", e.message);
     // A `[client ` inside the message is not the client.
     let p = parse("[Wed Oct 11 14:32:52 2023] [error] request for [client 203.0.113.9] denied");
     assert_eq!(p.ip, None);

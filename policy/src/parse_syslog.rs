@@ -43,6 +43,8 @@ const SEVERITIES: [&str; 8] = [
 
 /// Appends `,"syslog":{"host","app","pid","facility","severity","time"}` (absent fields
 /// `null`).
+#[cold]
+#[inline(never)]
 pub(crate) fn write(out: &mut Vec<u8>, w: &Wrapper<'_>) {
     use crate::json;
     out.extend_from_slice(b",\"syslog\":{\"host\":");

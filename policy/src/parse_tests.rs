@@ -531,7 +531,7 @@ fn syslog_wrapped_lines_parse_in_auto_mode_with_the_header_kept() {
         let p = parse_line(&line, Format::Auto).unwrap_or_else(|e| panic!("{line}\n{e:?}"));
         assert_eq!(p.ip_text, Some("198.51.100.7"), "{line}");
         assert_eq!((p.status, p.target), (Some(404), Some("/x")), "{line}");
-        let w = p.syslog.as_deref().unwrap();
+        let w = p.syslog().unwrap();
         assert_eq!((w.host, w.app), ("web-1", "nginx"), "{line}");
         assert!(p.extra.is_empty(), "{line}");
         assert!(parse_line(&line, Format::Combined).is_err());

@@ -188,7 +188,7 @@ impl<'f, 'a> LineTags<'f, 'a> {
             }
             comma = write_hits(out, attacks, &self.hits, comma);
         }
-        if let Some(e) = &p.error_log {
+        if let Some(e) = p.error_log() {
             self.field(out, Field::Message, e.message, comma);
         }
         out.push(b']');
