@@ -47,6 +47,68 @@ fn sample_gives_one_record_per_line_in_order() {
 }
 
 #[test]
+fn schema_ecs_writes_every_record_as_an_ecs_document_the_host_s_own_too() {
+    let long = format!(
+        "198.51.100.1 - - [19/Jul/2022:13:23:20 +0200] \"GET /{} HTTP/1.1\" 200 1",
+        "a".repeat(1300)
+    );
+    let input = format!(
+        "{}\n{long}\nnot a line\n",
+        line(
+            "198.51.100.7",
+            "Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)"
+        )
+    );
+    let out = run(
+        logenrich().args([
+            "--no-dns",
+            "--no-geoip",
+            "--schema",
+            "ecs",
+            "--max-line-bytes",
+            "1024",
+            "-",
+        ]),
+        input.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let docs = records(&out.stdout);
+    assert_eq!(docs.len(), 3);
+    for d in &docs {
+        assert_eq!(d["ecs"]["version"], "9.4.0", "{d}");
+        assert!(d.get("line").is_none() && d.get("ip").is_none(), "{d}");
+    }
+    assert_eq!(docs[0]["source"]["ip"], "198.51.100.7");
+    assert_eq!(docs[0]["url"]["domain"], "www.example.org");
+    assert!(
+        docs[0]["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&"scanner".into()),
+        "{}",
+        docs[0]
+    );
+    // Written by the host (over the line limit), then by the component (no parse).
+    for (d, reason) in [
+        (&docs[1], "longer than the limit"),
+        (&docs[2], "invalid client address"),
+    ] {
+        assert_eq!(d["event"]["kind"], "pipeline_error", "{d}");
+        assert!(
+            d["error"]["message"].as_str().unwrap().contains(reason),
+            "{d}"
+        );
+        assert!(d["event"]["original"].is_string(), "{d}");
+    }
+    assert_eq!(
+        (&docs[1]["logenrich"]["line"], &docs[2]["logenrich"]["line"]),
+        (&2.into(), &3.into())
+    );
+    let bad = run(logenrich().args(["--no-dns", "--schema", "otel", "-"]), b"");
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}
+
+#[test]
 fn garbage_and_invalid_utf8_are_records_not_losses() {
     let mut input = Vec::new();
     for i in 0..50 {

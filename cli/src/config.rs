@@ -44,6 +44,10 @@ pub enum ConfigError {
 pub struct FileConfig {
     /// `auto`, `honeypot`, `combined` or `common`.
     pub format: Option<String>,
+    /// `logenrich` or `ecs` (as `--schema`).
+    pub schema: Option<String>,
+    /// ECS records carry their line as `event.original` (as `--event-original`).
+    pub event_original: Option<bool>,
     /// Lines per batch.
     pub batch_size: Option<usize>,
     /// Bytes of line data per batch.

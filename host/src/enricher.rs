@@ -230,7 +230,16 @@ impl EnricherBuilder {
             self.limits,
         )
         .map_err(Error::Load)?;
+        // The host writes some records itself (a line over the limit, a batch the
+        // component failed): in the encoding the settings ask for, the last one winning.
+        let ecs = self
+            .settings
+            .iter()
+            .rev()
+            .find(|s| s.name == "encoding")
+            .is_some_and(|s| s.value == SettingValue::Text("ecs".into()));
         let enricher = Enricher {
+            ecs,
             runtime: Arc::new(runtime),
             settings: self
                 .settings
@@ -248,6 +257,8 @@ impl EnricherBuilder {
 
 /// A configured component with a pool of instances. Cheap to share (`Arc`) between tasks.
 pub struct Enricher {
+    /// Failure records in the Elastic Common Schema (setting `encoding` = `ecs`).
+    ecs: bool,
     runtime: Arc<Runtime>,
     settings: Vec<component::Setting>,
     free: Mutex<Vec<Instance>>,
@@ -340,7 +351,7 @@ impl Enricher {
             let reason = format!(
                 "line of {len} bytes is longer than the limit; its first {kept} bytes are in raw"
             );
-            let mut done = failed(batch, reason);
+            let mut done = failed(self.ecs, batch, reason);
             done.failure = None;
             return Ok(done);
         }
@@ -348,7 +359,7 @@ impl Enricher {
             Ok(inst) => inst,
             // A new instance that fails to start (e.g. loops in `configure`) costs this
             // batch, not the run.
-            Err(e) => return Ok(failed(batch, e.to_string())),
+            Err(e) => return Ok(failed(self.ecs, batch, e.to_string())),
         };
         let Batch {
             first_line,
@@ -405,7 +416,7 @@ impl Enricher {
             Err(e) => format!("component failed: {}", component::one_line(&e)),
         };
         // The instance is dropped here, not given back: after a trap it is unusable.
-        Ok(failed(batch, failure))
+        Ok(failed(self.ecs, batch, failure))
     }
 
     /// Processes a stream of batches, up to `in_flight` at once, yielding them in order.
@@ -501,7 +512,7 @@ impl Enricher {
 }
 
 /// A batch the component could not process: one failure record per line.
-fn failed(batch: Batch, reason: String) -> Processed {
+fn failed(ecs: bool, batch: Batch, reason: String) -> Processed {
     let mut jsonl = Vec::with_capacity(batch.data.len() + batch.len() * 96);
     let mut invalid = 0;
     for (i, (line, source)) in (0..batch.len()).zip(batch.labels()) {
@@ -515,6 +526,7 @@ fn failed(batch: Batch, reason: String) -> Processed {
             &String::from_utf8_lossy(bytes),
             &reason,
             lossy,
+            ecs,
         );
     }
     Processed {

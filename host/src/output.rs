@@ -24,7 +24,8 @@ struct FailureDetail<'a> {
     reason: &'a str,
 }
 
-/// Appends the failure record of one line to `out`.
+/// Appends the failure record of one line to `out`, as an ECS document when `ecs` (the
+/// component's own ECS encoding of the same record, `logenrich_types::ecs`).
 pub fn write_failure(
     out: &mut Vec<u8>,
     file: Option<&str>,
@@ -32,6 +33,7 @@ pub fn write_failure(
     raw: &str,
     reason: &str,
     invalid_utf8: bool,
+    ecs: bool,
 ) {
     let failure = Failure {
         file,
@@ -43,6 +45,12 @@ pub fn write_failure(
         raw,
         invalid_utf8,
     };
+    if ecs {
+        // A struct of strings and numbers always converts.
+        let value = serde_json::to_value(&failure).unwrap_or_default();
+        logenrich_types::ecs::write(out, &value, None);
+        return;
+    }
     // Serializing a struct of strings and numbers into a Vec cannot fail.
     let written = serde_json::to_writer(&mut *out, &failure);
     debug_assert!(written.is_ok());
@@ -63,10 +71,25 @@ mod tests {
             "x\"y",
             "component failed: wasm trap",
             true,
+            false,
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "{\"file\":\"a.log\",\"line\":7,\"error\":{\"column\":null,\"reason\":\"component failed: wasm trap\"},\"raw\":\"x\\\"y\",\"invalid_utf8\":true}\n"
+        );
+        let mut ecs = Vec::new();
+        write_failure(
+            &mut ecs,
+            None,
+            7,
+            "x",
+            "component failed: wasm trap",
+            false,
+            true,
+        );
+        assert_eq!(
+            String::from_utf8(ecs).unwrap(),
+            "{\"ecs\":{\"version\":\"9.4.0\"},\"error\":{\"message\":\"component failed: wasm trap\"},\"event\":{\"kind\":\"pipeline_error\",\"original\":\"x\"},\"logenrich\":{\"line\":7},\"tags\":[\"_logenrich_parse_failure\"]}\n"
         );
     }
 }

@@ -186,6 +186,7 @@ pub fn process(
     batch: BatchIn<'_>,
     out: &mut Vec<u8>,
 ) -> BatchStats {
+    let start = out.len();
     let mut stats = BatchStats::default();
     let texts: Vec<(Cow<'_, str>, bool)> = batch
         .lines()
@@ -330,7 +331,24 @@ pub fn process(
         }
         out.extend_from_slice(b"}\n");
     }
+    if filter.ecs {
+        to_ecs(out, start, &texts, filter.event_original);
+    }
     stats
+}
+
+/// Re-encodes the records from `out[start..]`, one per line of `texts`, as ECS documents.
+#[cold]
+#[inline(never)]
+fn to_ecs(out: &mut Vec<u8>, start: usize, texts: &[(Cow<'_, str>, bool)], original: bool) {
+    let records = out.split_off(start);
+    out.reserve(records.len() + records.len() / 2);
+    let lines = records.split(|&b| b == b'\n').filter(|r| !r.is_empty());
+    for (record, (text, _)) in lines.zip(texts) {
+        // The component's own canonical output always parses.
+        let value: serde_json::Value = serde_json::from_slice(record).unwrap_or_default();
+        logenrich_types::ecs::write(out, &value, original.then_some(text.as_ref()));
+    }
 }
 
 /// Appends the parsed fields of a record, from `,"ip"` to `"host":…` and the optional

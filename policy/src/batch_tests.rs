@@ -7,6 +7,9 @@ use serde_json::Value as Json;
 use super::*;
 use crate::settings::{Setting, SettingValue};
 
+#[path = "batch_ecs_tests.rs"]
+mod ecs;
+
 /// Answers like a small world and records every call.
 #[derive(Default)]
 struct Double {

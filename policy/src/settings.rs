@@ -51,6 +51,10 @@ pub struct Filter {
     pub zones: Vec<Zone>,
     /// The compiled attack rules; `None` when attack tagging is off.
     pub attacks: Option<Attacks>,
+    /// Records in the Elastic Common Schema (`encoding` = `ecs`) instead of logenrich's.
+    pub ecs: bool,
+    /// ECS records carry the line as `event.original`.
+    pub event_original: bool,
 }
 
 fn texts(l: &[&str]) -> Vec<String> {
@@ -66,6 +70,8 @@ pub fn defaults() -> Vec<Setting> {
         Setting::new("reverse-dns", SettingValue::Flag(true)),
         Setting::new("geoip", SettingValue::Flag(true)),
         Setting::new("cymru", SettingValue::Flag(false)),
+        Setting::new("encoding", SettingValue::Text("logenrich".into())),
+        Setting::new("event-original", SettingValue::Flag(false)),
         Setting::new(
             "ua-keywords",
             SettingValue::Texts(texts(DEFAULT_UA_KEYWORDS)),
@@ -107,6 +113,8 @@ struct Raw {
     reverse_dns: bool,
     geoip: bool,
     cymru: bool,
+    encoding: String,
+    event_original: bool,
     ua: Vec<String>,
     dns: Vec<String>,
     extra_ua: Vec<String>,
@@ -153,6 +161,8 @@ impl Raw {
             "reverse-dns" => flag(&mut self.reverse_dns),
             "geoip" => flag(&mut self.geoip),
             "cymru" => flag(&mut self.cymru),
+            "encoding" => text(&mut self.encoding),
+            "event-original" => flag(&mut self.event_original),
             "ua-keywords" => texts(&mut self.ua),
             "dns-keywords" => texts(&mut self.dns),
             "extra-ua-keywords" => texts(&mut self.extra_ua),
@@ -243,6 +253,8 @@ impl Filter {
             reverse_dns: true,
             geoip: true,
             cymru: false,
+            encoding: "logenrich".into(),
+            event_original: false,
             ua: texts(DEFAULT_UA_KEYWORDS),
             dns: texts(DEFAULT_DNS_KEYWORDS),
             extra_ua: Vec::new(),
@@ -263,6 +275,16 @@ impl Filter {
                 return Err(ConfigError {
                     field: "format".into(),
                     reason: format!("{other:?} is not a format (auto, honeypot, combined, common)"),
+                });
+            }
+        };
+        let ecs = match raw.encoding.as_str() {
+            "logenrich" => false,
+            "ecs" => true,
+            other => {
+                return Err(ConfigError {
+                    field: "encoding".into(),
+                    reason: format!("{other:?} is not an encoding (logenrich, ecs)"),
                 });
             }
         };
@@ -326,6 +348,8 @@ impl Filter {
             tagger,
             zones,
             attacks,
+            ecs,
+            event_original: raw.event_original,
         })
     }
 }

@@ -20,6 +20,7 @@
 mod aggregate;
 mod attacks;
 mod basemap;
+mod ecs;
 mod escape;
 mod html;
 mod input;

@@ -222,6 +222,11 @@ impl Batch {
     }
 
     fn parse_line(&mut self, line: &[u8], known: &mut dyn FnMut(&str) -> bool) -> Facts {
+        // An ECS document (`--schema ecs`) is read as the record it was made from.
+        let converted = crate::ecs::is_ecs(line)
+            .then(|| crate::ecs::to_record(line))
+            .flatten();
+        let line = converted.as_deref().unwrap_or(line);
         let raw: Raw<'_> = match serde_json::from_slice(line) {
             Ok(r) => r,
             Err(e) => {

@@ -2,13 +2,16 @@
 //! the component asks its host for ([`PtrOutcome`], [`DnsblOutcome`], [`TxtOutcome`],
 //! [`GeoRecord`], [`LookupError`]), named settings ([`Setting`], [`SettingValue`]), the
 //! parts of a batch of several inputs ([`Part`], numbered by [`labels`]), the DNS query
-//! names of DNSBL and Team Cymru lookups ([`names`]) and, with the `providers` feature,
-//! the async traits a host's lookup providers implement ([`provider`]).
+//! names of DNSBL and Team Cymru lookups ([`names`]), with the `ecs` feature the Elastic
+//! Common Schema encoding of a record ([`ecs`]) and, with the `providers` feature, the
+//! async traits a host's lookup providers implement ([`provider`]).
 //!
 //! The policy (and so the component), the embedding library, the DNS and GeoIP crates and
 //! the test fixture all use these; each WIT conversion is written once, next to its
 //! generated bindings (`guest/src/convert.rs`, `host/src/component/convert.rs`).
 
+#[cfg(feature = "ecs")]
+pub mod ecs;
 pub mod names;
 mod outcome;
 mod part;

@@ -75,6 +75,13 @@ pub struct EnrichArgs {
     /// (origin.asn.cymru.com; opt-in: it sends client addresses to a third party).
     #[arg(long)]
     pub(crate) cymru: bool,
+    /// Record schema: logenrich's own, or the Elastic Common Schema 9.4 (README § ECS)
+    /// [default: logenrich].
+    #[arg(long, value_name = "SCHEMA", value_parser = ["logenrich", "ecs"])]
+    pub(crate) schema: Option<String>,
+    /// With `--schema ecs`: each record also carries its line as `event.original`.
+    #[arg(long)]
+    pub(crate) event_original: bool,
     /// TOML configuration file; flags override it.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,

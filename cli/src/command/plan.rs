@@ -326,6 +326,13 @@ pub(crate) fn settings(args: &EnrichArgs, plan: &Plan) -> anyhow::Result<Vec<Set
     if args.cymru {
         out.push(set("cymru", SettingValue::Flag(true)));
     }
+    // The component checks the value (`encoding` names the schema).
+    if let Some(schema) = args.schema.as_ref().or(file.schema.as_ref()) {
+        out.push(set("encoding", SettingValue::Text(schema.clone())));
+    }
+    if args.event_original || file.event_original == Some(true) {
+        out.push(set("event-original", SettingValue::Flag(true)));
+    }
     for raw in &args.settings {
         let (name, value) = raw
             .split_once('=')

@@ -1,0 +1,336 @@
+//! The Elastic Common Schema encoding (setting `encoding` = `ecs`): each canonical record
+//! re-encoded as an ECS 9.4 document, canonical too (keys sorted at every level, no
+//! spaces), so that every host that asks for ECS writes the same bytes.
+//!
+//! Fields ECS defines go to their ECS names (`@timestamp`, `source.*`, `http.*`, `url.*`,
+//! `user_agent.original`, `log.syslog.*`, `error.*`, …; README § ECS has the table); what
+//! ECS has no field for goes under `logenrich.*`, as ECS's guidance for custom fields
+//! says (a namespace of one's own, no clash with future ECS names): DNSBL verdicts,
+//! scanner evidence, attack tags, Team Cymru's answer, the line number. `tags` get
+//! `scanner` and `attack` when the line has them, and `_logenrich_parse_failure` for a line
+//! that did not parse.
+
+use std::net::IpAddr;
+
+use serde_json::{Map, Value};
+
+/// The ECS release the documents follow (`ecs.version`).
+pub const ECS_VERSION: &str = "9.4.0";
+
+/// Appends the ECS document of one canonical `record` and its newline; `original` is the
+/// line, for `event.original` (always given for a line that did not parse).
+pub fn write(out: &mut Vec<u8>, record: &Value, original: Option<&str>) {
+    let mut doc = Doc::default();
+    let r = |key: &str| record.get(key).filter(|v| !v.is_null());
+    let mut tags: Vec<&str> = Vec::new();
+    doc.put("ecs.version", ECS_VERSION.into());
+    doc.copy("logenrich.line", r("line"));
+    doc.copy("log.file.path", r("file"));
+    if let Some(error) = r("error") {
+        doc.put("event.kind", "pipeline_error".into());
+        doc.copy("error.message", error.get("reason"));
+        doc.copy("logenrich.error.column", error.get("column"));
+        doc.copy("event.original", r("raw"));
+        tags.push("_logenrich_parse_failure");
+    } else {
+        doc.put("event.kind", "event".into());
+        doc.put("event.category", Value::Array(vec!["web".into()]));
+        let error_log = r("log_type").and_then(Value::as_str) == Some("error");
+        let kind = if error_log { "error" } else { "access" };
+        doc.put("event.type", Value::Array(vec![kind.into()]));
+        doc.copy("@timestamp", r("time"));
+        doc.copy("event.timezone", r("time_offset"));
+        client(&mut doc, record);
+        http(&mut doc, record);
+        if error_log {
+            error_fields(&mut doc, record);
+        }
+        syslog(&mut doc, r("syslog"));
+        lookups(&mut doc, record);
+        doc.copy("logenrich.extra", r("extra"));
+        doc.copy(
+            "logenrich.upstream_response_time",
+            r("upstream_response_time"),
+        );
+        if let Some(s) = r("scanner") {
+            tags.push("scanner");
+            doc.put("logenrich.scanner", s.clone());
+        }
+    }
+    if let Some(a) = r("attacks").filter(|a| a.as_array().is_some_and(|a| !a.is_empty())) {
+        tags.push("attack");
+        doc.put("logenrich.attacks", a.clone());
+    }
+    if r("invalid_utf8").is_some() {
+        tags.push("_logenrich_invalid_utf8");
+    }
+    if let Some(line) = original {
+        doc.put("event.original", line.into());
+    }
+    if !tags.is_empty() {
+        doc.put("tags", tags.into_iter().map(Value::from).collect());
+    }
+    write_value(out, &Value::Object(doc.0));
+    out.push(b'\n');
+}
+
+/// A document being built from dotted names.
+#[derive(Default)]
+struct Doc(Map<String, Value>);
+
+impl Doc {
+    /// Sets the dotted `name` (`source.geo.city_name`) to `value`.
+    fn put(&mut self, name: &str, value: Value) {
+        let mut map = &mut self.0;
+        let mut parts = name.split('.').peekable();
+        while let Some(part) = parts.next() {
+            if parts.peek().is_none() {
+                map.insert(part.to_owned(), value);
+                return;
+            }
+            let next = map
+                .entry(part.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !next.is_object() {
+                *next = Value::Object(Map::new());
+            }
+            let Value::Object(inner) = next else { return };
+            map = inner;
+        }
+    }
+
+    /// Sets `name` to a copy of `value` unless it is absent or `null`.
+    fn copy(&mut self, name: &str, value: Option<&Value>) {
+        if let Some(v) = value.filter(|v| !v.is_null()) {
+            self.put(name, v.clone());
+        }
+    }
+}
+
+/// `source.*` and `user.name`.
+fn client(doc: &mut Doc, r: &Value) {
+    if let Some(ip) = r.get("ip").and_then(Value::as_str) {
+        doc.put("source.address", ip.into());
+        if ip.parse::<IpAddr>().is_ok() {
+            doc.put("source.ip", ip.into());
+        }
+    }
+    doc.copy("source.port", r.get("client_port"));
+    doc.copy("user.name", r.get("user"));
+    let forwarded: Vec<&str> = r
+        .get("forwarded")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let ips: Vec<Value> = forwarded
+        .iter()
+        .filter(|f| f.parse::<IpAddr>().is_ok())
+        .map(|f| Value::from(*f))
+        .collect();
+    if !ips.is_empty() {
+        doc.put("network.forwarded_ip", Value::Array(ips));
+    }
+    if !forwarded.is_empty() {
+        doc.copy("logenrich.forwarded", r.get("forwarded"));
+    }
+}
+
+/// `http.*`, `url.*`, `user_agent.original`, `event.duration`.
+fn http(doc: &mut Doc, r: &Value) {
+    let get = |k: &str| r.get(k).filter(|v| !v.is_null());
+    doc.copy("http.request.method", get("method"));
+    if let Some(version) = get("protocol")
+        .and_then(Value::as_str)
+        .and_then(|p| p.strip_prefix("HTTP/"))
+    {
+        doc.put("http.version", version.into());
+    }
+    doc.copy("http.response.status_code", get("status"));
+    doc.copy("http.response.body.bytes", get("bytes"));
+    doc.copy("http.response.bytes", get("bytes_sent"));
+    doc.copy("http.request.referrer", get("referer").or(get("referrer")));
+    doc.copy("user_agent.original", get("user_agent"));
+    if let Some(target) = get("target").and_then(Value::as_str) {
+        doc.put("url.original", target.into());
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        if !path.is_empty() {
+            doc.put("url.path", path.into());
+        }
+        if !query.is_empty() {
+            doc.put("url.query", query.into());
+        }
+    }
+    doc.copy("logenrich.request", get("request"));
+    doc.copy("url.domain", get("host"));
+    doc.copy("url.port", get("server_port"));
+    if let Some(seconds) = get("request_time").and_then(Value::as_f64) {
+        // ECS durations are nanoseconds.
+        doc.put(
+            "event.duration",
+            Value::from((seconds * 1e9).round() as i64),
+        );
+    }
+}
+
+/// An error-log line's own fields.
+fn error_fields(doc: &mut Doc, r: &Value) {
+    let get = |k: &str| r.get(k).filter(|v| !v.is_null());
+    doc.copy("log.level", get("level"));
+    doc.copy("log.logger", get("module"));
+    doc.copy("process.pid", get("pid"));
+    doc.copy("process.thread.id", get("tid"));
+    doc.copy("logenrich.connection", get("connection"));
+    doc.copy("error.code", get("code"));
+    doc.copy("error.message", get("os_error"));
+    doc.copy("message", get("message"));
+    doc.copy("server.address", get("server"));
+    doc.copy("logenrich.upstream", get("upstream"));
+    if let Some(file) = get("source_file").and_then(Value::as_str) {
+        let (name, line) = file
+            .strip_suffix(')')
+            .and_then(|f| f.rsplit_once('('))
+            .unwrap_or((file, ""));
+        doc.put("log.origin.file.name", name.into());
+        if let Ok(line) = line.parse::<u64>() {
+            doc.put("log.origin.file.line", line.into());
+        }
+    }
+}
+
+/// `log.syslog.*` from the record's `syslog`.
+fn syslog(doc: &mut Doc, s: Option<&Value>) {
+    let Some(s) = s else { return };
+    let get = |k: &str| s.get(k).filter(|v| !v.is_null());
+    doc.copy("log.syslog.hostname", get("host"));
+    doc.copy("log.syslog.appname", get("app"));
+    if let Some(pid) = get("pid") {
+        // ECS's `procid` is a keyword.
+        doc.put("log.syslog.procid", pid.to_string().into());
+    }
+    doc.copy("log.syslog.facility.name", get("facility"));
+    doc.copy("log.syslog.severity.name", get("severity"));
+}
+
+/// The client's lookups: PTR name, GeoIP, AS, and what ECS has no field for.
+fn lookups(doc: &mut Doc, r: &Value) {
+    if let Some(dns) = r.get("dns").filter(|v| !v.is_null()) {
+        doc.copy("source.domain", dns.get("name"));
+        doc.put("logenrich.dns", dns.clone());
+    }
+    if let Some(zones) = r
+        .get("dnsbl")
+        .filter(|z| z.as_array().is_some_and(|z| !z.is_empty()))
+    {
+        doc.put("logenrich.dnsbl", zones.clone());
+    }
+    let geo = r.get("geo").filter(|v| !v.is_null());
+    if let Some(g) = geo {
+        let get = |k: &str| g.get(k).filter(|v| !v.is_null());
+        doc.copy("source.geo.country_iso_code", get("country_code"));
+        doc.copy("source.geo.country_name", get("country"));
+        doc.copy("source.geo.region_name", get("subdivision"));
+        doc.copy("source.geo.city_name", get("city"));
+        doc.copy("source.geo.timezone", get("time_zone"));
+        if let (Some(lat), Some(lon)) = (get("lat"), get("lon")) {
+            let mut at = Map::new();
+            at.insert("lat".into(), lat.clone());
+            at.insert("lon".into(), lon.clone());
+            doc.put("source.geo.location", Value::Object(at));
+        }
+        doc.copy("logenrich.geo.accuracy_radius", get("accuracy_radius"));
+        doc.copy("source.as.number", get("asn"));
+        doc.copy("source.as.organization.name", get("as_org"));
+    }
+    if let Some(c) = r.get("cymru").filter(|v| !v.is_null()) {
+        let no_geo_as = geo.and_then(|g| g.get("asn")).is_none_or(Value::is_null);
+        if no_geo_as {
+            doc.copy("source.as.number", c.get("asn"));
+            doc.copy("source.as.organization.name", c.get("as_name"));
+        }
+        doc.put("logenrich.cymru", c.clone());
+    }
+}
+
+/// Writes `v` with object keys sorted at every level (serde_json's map order depends on
+/// a crate feature another crate may turn on; this does not).
+fn write_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push(b'{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, key);
+                out.push(b':');
+                write_value(out, &map[key]);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// A JSON string (serde_json's escaping: the same bytes on every host).
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Writing a string into a Vec cannot fail.
+    let written = serde_json::to_writer(&mut *out, s);
+    debug_assert!(written.is_ok());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(record: &str) -> Value {
+        let mut out = Vec::new();
+        write(&mut out, &serde_json::from_str(record).unwrap(), None);
+        assert_eq!(out.pop(), Some(b'\n'));
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn a_request_time_is_a_duration_in_nanoseconds_and_the_as_comes_from_cymru_without_geoip() {
+        let d = doc(
+            r#"{"line":1,"ip":"192.0.2.1","request_time":0.005,"geo":null,"cymru":{"asn":64500,"as_name":"EXAMPLE"},"attacks":[]}"#,
+        );
+        assert_eq!(d["event"]["duration"], 5_000_000);
+        assert_eq!(d["source"]["as"]["number"], 64500);
+        assert_eq!(d["source"]["as"]["organization"]["name"], "EXAMPLE");
+        assert!(d.get("tags").is_none(), "no attacks, no tag: {d}");
+    }
+
+    #[test]
+    fn a_host_failure_record_is_a_pipeline_error() {
+        let d = doc(
+            r#"{"file":"a.log","line":7,"error":{"column":null,"reason":"component failed: wasm trap"},"raw":"x","invalid_utf8":true}"#,
+        );
+        assert_eq!(d["event"]["kind"], "pipeline_error");
+        assert_eq!(d["error"]["message"], "component failed: wasm trap");
+        assert_eq!(
+            (&d["event"]["original"], &d["log"]["file"]["path"]),
+            (&"x".into(), &"a.log".into())
+        );
+        assert_eq!(
+            d["tags"],
+            serde_json::json!(["_logenrich_parse_failure", "_logenrich_invalid_utf8"])
+        );
+    }
+}
