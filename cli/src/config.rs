@@ -48,6 +48,8 @@ pub struct FileConfig {
     pub schema: Option<String>,
     /// ECS records carry their line as `event.original` (as `--event-original`).
     pub event_original: Option<bool>,
+    /// The offset of times logged without a zone (as `--default-offset`).
+    pub default_offset: Option<String>,
     /// Lines per batch.
     pub batch_size: Option<usize>,
     /// Bytes of line data per batch.

@@ -201,7 +201,13 @@ pub fn process(
     let parsed: Vec<Result<(Parsed<'_>, Option<u32>), ParseError>> = texts
         .iter()
         .map(|(text, _)| match filter.parse(text) {
-            Ok(p) => {
+            Ok(mut p) => {
+                if let (Some(offset), Some(t)) = (filter.default_offset, p.time.as_mut())
+                    && t.local
+                {
+                    // A local time: the same clock reading at the configured offset.
+                    t.instant = t.instant.replace_offset(offset);
+                }
                 // A line without a client address (`unix:`) is not looked up.
                 let slot = p.ip.map(|ip| {
                     let next = u32::try_from(stats.clients.len()).unwrap_or(u32::MAX);

@@ -671,3 +671,45 @@ fn a_syslog_header_is_its_own_key_before_extra_on_both_record_shapes() {
     assert_eq!(out[1]["syslog"]["severity"], "err");
     assert_eq!(out[1]["server"], "a.test");
 }
+
+#[test]
+fn default_offset_moves_local_times_only() {
+    let lines = vec![
+        r#"198.51.100.7 - - [27/Jun/2013:11:55:44] "GET / HTTP/1.1" 200 1"#.to_string(),
+        "2023/09/08 13:50:28 [notice] 1#1: start worker processes".to_string(),
+        r#"198.51.100.7 - - [27/Jun/2013:11:55:44 +0000] "GET / HTTP/1.1" 200 1"#.to_string(),
+        r#"198.51.100.7 - - [27/Jun/2013:11:55:44 GMT] "GET / HTTP/1.1" 200 1"#.to_string(),
+    ];
+    let times = |offset: &str| {
+        let f = Filter::new(&[Setting::new(
+            "default-offset",
+            SettingValue::Text(offset.into()),
+        )])
+        .unwrap();
+        let (out, _, _) = run(&f, &mut NoLookupsForTest, 1, None, &lines);
+        out.iter()
+            .map(|r| {
+                (
+                    r["time"].as_str().unwrap().to_owned(),
+                    r["time_offset"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let utc = times("");
+    assert_eq!(utc[0].0, "2013-06-27T11:55:44Z");
+    assert_eq!(utc, times("UTC"));
+    let plus2 = times("+02:00");
+    assert_eq!(plus2, times("+0200"));
+    assert_eq!(plus2[0].0, "2013-06-27T09:55:44Z");
+    assert_eq!(plus2[1].0, "2023-09-08T11:50:28Z");
+    assert_eq!(plus2[0].1, Json::Null, "the log still did not say");
+    // A line with its own zone keeps it.
+    assert_eq!((&plus2[2], &plus2[3]), (&utc[2], &utc[3]));
+    assert_eq!(times("-05:30")[0].0, "2013-06-27T17:25:44Z");
+    let bad = Filter::new(&[Setting::new(
+        "default-offset",
+        SettingValue::Text("CEST".into()),
+    )]);
+    assert_eq!(bad.unwrap_err().field, "default-offset");
+}

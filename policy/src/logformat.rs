@@ -293,6 +293,7 @@ fn assign<'a>(p: &mut Parsed<'a>, f: &'a Field, v: &'a str) -> Result<(), String
             p.time = Some(LogTime {
                 instant: parse_epoch(v, *per_second)?,
                 offset: "",
+                local: false,
             });
         }
         Var::Request => {

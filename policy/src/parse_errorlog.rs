@@ -10,7 +10,8 @@
 //!   (the source file, OS error, client, port, code and referer optional);
 //! - Apache 2.2: `[Wed Oct 11 14:32:52 2023] [error] [client 198.51.100.7] MESSAGE`.
 //!
-//! Error logs carry no zone: their times are read as UTC, with no `time_offset`.
+//! Error logs carry no zone: their times are local ([`LogTime::local`]), read as UTC
+//! unless the `default-offset` setting says otherwise, with no `time_offset`.
 
 use time::{Date, Month, PrimitiveDateTime, Time, UtcOffset};
 
@@ -101,6 +102,7 @@ fn utc<'a>(year: u32, month: u32, day: u32, hms: [u32; 3]) -> Option<LogTime<'a>
     Some(LogTime {
         instant: local.assume_offset(UtcOffset::UTC),
         offset: "",
+        local: true,
     })
 }
 

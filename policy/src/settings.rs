@@ -55,6 +55,8 @@ pub struct Filter {
     pub ecs: bool,
     /// ECS records carry the line as `event.original`.
     pub event_original: bool,
+    /// The offset of times logged without a zone (`default-offset`); `None` for UTC.
+    pub default_offset: Option<time::UtcOffset>,
 }
 
 fn texts(l: &[&str]) -> Vec<String> {
@@ -72,6 +74,7 @@ pub fn defaults() -> Vec<Setting> {
         Setting::new("cymru", SettingValue::Flag(false)),
         Setting::new("encoding", SettingValue::Text("logenrich".into())),
         Setting::new("event-original", SettingValue::Flag(false)),
+        Setting::new("default-offset", SettingValue::Text(String::new())),
         Setting::new(
             "ua-keywords",
             SettingValue::Texts(texts(DEFAULT_UA_KEYWORDS)),
@@ -115,6 +118,7 @@ struct Raw {
     cymru: bool,
     encoding: String,
     event_original: bool,
+    default_offset: String,
     ua: Vec<String>,
     dns: Vec<String>,
     extra_ua: Vec<String>,
@@ -163,6 +167,7 @@ impl Raw {
             "cymru" => flag(&mut self.cymru),
             "encoding" => text(&mut self.encoding),
             "event-original" => flag(&mut self.event_original),
+            "default-offset" => text(&mut self.default_offset),
             "ua-keywords" => texts(&mut self.ua),
             "dns-keywords" => texts(&mut self.dns),
             "extra-ua-keywords" => texts(&mut self.extra_ua),
@@ -255,6 +260,7 @@ impl Filter {
             cymru: false,
             encoding: "logenrich".into(),
             event_original: false,
+            default_offset: String::new(),
             ua: texts(DEFAULT_UA_KEYWORDS),
             dns: texts(DEFAULT_DNS_KEYWORDS),
             extra_ua: Vec::new(),
@@ -288,6 +294,11 @@ impl Filter {
                 });
             }
         };
+        let default_offset =
+            crate::time::parse_offset(&raw.default_offset).map_err(|reason| ConfigError {
+                field: "default-offset".into(),
+                reason,
+            })?;
         let custom = custom_format(&raw.log_format, &raw.apache_format)?;
         if custom.is_some() && format != Format::Auto {
             return Err(ConfigError {
@@ -350,6 +361,7 @@ impl Filter {
             attacks,
             ecs,
             event_original: raw.event_original,
+            default_offset,
         })
     }
 }

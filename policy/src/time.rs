@@ -13,6 +13,9 @@ pub struct LogTime<'a> {
     pub instant: OffsetDateTime,
     /// The offset as written, e.g. `+0200`.
     pub offset: &'a str,
+    /// The log wrote a local time with no zone (`[27/Jun/2013:11:55:44]`, an error log):
+    /// `instant` assumed UTC, which the `default-offset` setting corrects.
+    pub local: bool,
 }
 
 #[cfg(test)]
@@ -36,7 +39,11 @@ impl LogTime<'_> {
 pub fn parse_log_time(text: &str) -> Result<LogTime<'_>, String> {
     if let Some(instant) = parse_fixed(text) {
         let offset = text.rsplit_once(' ').map_or("", |(_, o)| o);
-        return Ok(LogTime { instant, offset });
+        return Ok(LogTime {
+            instant,
+            offset,
+            local: false,
+        });
     }
     parse_variant(text).ok_or_else(|| {
         parse_generic(text)
@@ -70,6 +77,7 @@ fn parse_variant(text: &str) -> Option<LogTime<'_>> {
     Some(LogTime {
         instant: local.assume_offset(offset),
         offset: zone,
+        local: zone.is_empty(),
     })
 }
 
@@ -127,6 +135,23 @@ fn localised_month(text: &str) -> Option<&'static str> {
         .map(|(_, english)| *english)
 }
 
+/// The `default-offset` setting: `""`, `Z` or `UTC` (UTC, `None`), or `+0200`, `+02:00`,
+/// `-05:30`.
+pub fn parse_offset(text: &str) -> Result<Option<UtcOffset>, String> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("utc") || text.eq_ignore_ascii_case("z") {
+        return Ok(None);
+    }
+    let format = format_description!("[offset_hour sign:mandatory][optional [:]][offset_minute]");
+    match UtcOffset::parse(text, &format) {
+        Ok(o) if o.is_utc() => Ok(None),
+        Ok(o) => Ok(Some(o)),
+        Err(_) => Err(format!(
+            "{text:?} is not an offset like +02:00, -0530 or UTC"
+        )),
+    }
+}
+
 /// Parses nginx's `$time_iso8601`, `2022-07-19T13:23:20+02:00` (RFC 3339, by the `time`
 /// crate); the offset as written is `+02:00` or `Z`.
 pub fn parse_iso8601(text: &str) -> Result<LogTime<'_>, String> {
@@ -142,7 +167,11 @@ pub fn parse_iso8601(text: &str) -> Result<LogTime<'_>, String> {
     } else {
         text.get(text.len().saturating_sub(6)..).unwrap_or("")
     };
-    Ok(LogTime { instant, offset })
+    Ok(LogTime {
+        instant,
+        offset,
+        local: false,
+    })
 }
 
 /// Parses seconds since the epoch: `1658229800.123` (nginx `$msec`; the fraction is

@@ -82,6 +82,10 @@ pub struct EnrichArgs {
     /// With `--schema ecs`: each record also carries its line as `event.original`.
     #[arg(long)]
     pub(crate) event_original: bool,
+    /// The UTC offset of times logged without a zone (error logs, `[27/Jun/2013:11:55:44]`),
+    /// e.g. +02:00 [default: UTC].
+    #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
+    pub(crate) default_offset: Option<String>,
     /// TOML configuration file; flags override it.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,

@@ -330,6 +330,13 @@ pub(crate) fn settings(args: &EnrichArgs, plan: &Plan) -> anyhow::Result<Vec<Set
     if let Some(schema) = args.schema.as_ref().or(file.schema.as_ref()) {
         out.push(set("encoding", SettingValue::Text(schema.clone())));
     }
+    if let Some(offset) = args
+        .default_offset
+        .as_ref()
+        .or(file.default_offset.as_ref())
+    {
+        out.push(set("default-offset", SettingValue::Text(offset.clone())));
+    }
     if args.event_original || file.event_original == Some(true) {
         out.push(set("event-original", SettingValue::Flag(true)));
     }
