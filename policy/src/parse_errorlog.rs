@@ -124,7 +124,7 @@ fn nginx(line: &str) -> Result<Parsed<'_>, ParseError> {
         .ok_or_else(|| {
             c.error(format_args!(
                 "invalid time: {:?} is not like 2023/09/08 13:50:28",
-                &line[..19.min(line.len())]
+                line.get(..19).unwrap_or("")
             ))
         })?;
     c.pos = 19;

@@ -208,3 +208,18 @@ fn lines_that_look_like_error_logs_but_are_not() {
     let line = "2023/09/08 13:50:28 [notice] 1#1: start worker processes";
     assert!(parse_line(line, Format::Combined).is_err());
 }
+
+#[test]
+fn multibyte_text_where_the_layout_has_ascii_is_an_error_not_a_panic() {
+    for line in [
+        "2023/09/08 1é:50:28 [error] 1#1: x",
+        "2023/09/08 13:50:2é [error] 1#1: x",
+        "2023/09/08 13:5é:28 [error] 1#1: x",
+        "[Wed Oct 11 14:32:52 2023] [é:error] [pid é:tid 2] x",
+        "[Wed Oct 11 14:32:52 2023] [error] [pid 1:tid é] x",
+        "[Wed é 11 14:32:52 2023] [error] x",
+    ] {
+        let r = parse_line(line, Format::Auto);
+        assert!(r.is_err(), "{line}: {r:?}");
+    }
+}
