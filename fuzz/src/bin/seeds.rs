@@ -38,6 +38,17 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
 }
 
 /// A mode byte followed by lines joined with `\n`.
+/// Lines of the layouts auto mode reads after the access layouts refuse them.
+const OTHER_SHAPES: &[&str] = &[
+    r#"2023/09/08 13:50:28 [error] 7164#7164: *20 limiting requests, excess: 50.416 by zone "api", client: 198.51.100.7, server: example.org, request: "GET /x?a=${jndi:ldap://x} HTTP/2.0", upstream: "http://10.0.0.1/", host: "example.org", referrer: "http://r.test/""#,
+    r#"[Wed Oct 11 14:32:52.123456 2023] [core:error] [pid 35708:tid 4328636416] core.c(4567): (13)Permission denied: [client 2001:db8::dead:e1f:57002] AH00126: Invalid URI in request GET /../etc/passwd HTTP/1.1, referer: http://r.test/"#,
+    r#"[Wed Oct 11 14:32:52 2023] [error] [client 192.0.2.10] File does not exist: /var/www/favicon.ico"#,
+    r#"<190>Jul  8 11:07:07 web-1 nginx[2869]: 198.51.100.7 - - [08/Jul/2023:11:07:07 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.0""#,
+    r#"<190>1 2023-07-08T11:07:07Z web-1 nginx 2869 - [a k="x\]y"] www.example.org:443 198.51.100.7 - - [03/Okt/2023:13:55:36 +0200] "GET / HTTP/1.1" 200 512 "-" "-""#,
+    r#""203.0.113.5, 10.0.0.2" 10.0.0.9 - - [14/juil./2023:10:00:00] "GET / HTTP/1.1" 200 1 "-" "-""#,
+    r#"2001:db8::5, 198.51.100.2 192.0.2.10 - [1/Apr/2014:11:55:44 GMT] "GET / HTTP/1.1" 200 1"#,
+];
+
 fn lines<'a>(mode: u8, lines: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     let mut out = vec![mode];
     for (i, l) in lines.into_iter().enumerate() {
@@ -89,6 +100,9 @@ fn batch(root: &Path, sample: &[&str]) {
         ),
     );
     write(&dir, "broken", &lines(0x03, BROKEN.iter().copied()));
+    // Auto mode's other shapes: error logs, syslog headers, a virtual host, a forwarded
+    // chain before the client, localised months.
+    write(&dir, "other-shapes", &lines(0x05, OTHER_SHAPES.iter().map(|l| l.as_bytes())));
     write(&dir, "bad-ends", &lines(0x86, tricky().take(3)));
 }
 
