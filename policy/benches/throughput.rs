@@ -221,6 +221,21 @@ fn main() {
             100.0 * rates[3] / rates[0]
         );
     }
+    // The ECS encoding re-encodes each record (a parse and a sorted write): what it costs.
+    let ecs = Setting::new("encoding", SettingValue::Text("ecs".into()));
+    if Filter::new(std::slice::from_ref(&ecs)).is_ok() {
+        let honeypot = Setting::new("format", SettingValue::Text("honeypot".into()));
+        let off = Setting::new("attacks", SettingValue::Flag(false));
+        let pair = [
+            ("built-in honeypot, no attack tags", configs[0].1.clone()),
+            ("the same, --schema ecs", filter(&[honeypot, off, ecs])),
+        ];
+        let rates = measure(&pair, &batches, lines);
+        println!(
+            "ECS encoding: {:.1} % of the throughput of logenrich's own",
+            100.0 * rates[1] / rates[0]
+        );
+    }
     println!("\nthe same corpus with every request distinct (no memo hits for request tags)");
     let rates = measure(&configs[..2], &unique, lines);
     println!(

@@ -54,12 +54,12 @@ pub fn write(out: &mut Vec<u8>, record: &Value, original: Option<&str>) {
         );
         if let Some(s) = r("scanner") {
             tags.push("scanner");
-            doc.put("logenrich.scanner", s.clone());
+            doc.copy("logenrich.scanner", Some(s));
         }
     }
     if let Some(a) = r("attacks").filter(|a| a.as_array().is_some_and(|a| !a.is_empty())) {
         tags.push("attack");
-        doc.put("logenrich.attacks", a.clone());
+        doc.copy("logenrich.attacks", Some(a));
     }
     if r("invalid_utf8").is_some() {
         tags.push("_logenrich_invalid_utf8");
@@ -70,45 +70,85 @@ pub fn write(out: &mut Vec<u8>, record: &Value, original: Option<&str>) {
     if !tags.is_empty() {
         doc.put("tags", tags.into_iter().map(Value::from).collect());
     }
-    write_value(out, &Value::Object(doc.0));
+    doc.write(out);
     out.push(b'\n');
 }
 
-/// A document being built from dotted names.
-#[derive(Default)]
-struct Doc(Map<String, Value>);
+/// A value of a document: borrowed from the record, or made here.
+enum Leaf<'a> {
+    Borrowed(&'a Value),
+    Owned(Value),
+}
 
-impl Doc {
-    /// Sets the dotted `name` (`source.geo.city_name`) to `value`.
-    fn put(&mut self, name: &str, value: Value) {
-        let mut map = &mut self.0;
-        let mut parts = name.split('.').peekable();
-        while let Some(part) = parts.next() {
-            if parts.peek().is_none() {
-                map.insert(part.to_owned(), value);
-                return;
-            }
-            let next = map
-                .entry(part.to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !next.is_object() {
-                *next = Value::Object(Map::new());
-            }
-            let Value::Object(inner) = next else { return };
-            map = inner;
+/// A document being built: its leaves by dotted name (`source.geo.city_name`), written
+/// nested and sorted at the end, values borrowed from the record where they can be (a
+/// tree of maps built per record cost 13× the default encoding's time in the policy
+/// bench).
+#[derive(Default)]
+struct Doc<'a>(Vec<(&'static str, Leaf<'a>)>);
+
+impl<'a> Doc<'a> {
+    /// Sets `name` to `value`.
+    fn put(&mut self, name: &'static str, value: Value) {
+        self.0.push((name, Leaf::Owned(value)));
+    }
+
+    /// Sets `name` to `value` unless it is absent or `null`.
+    fn copy(&mut self, name: &'static str, value: Option<&'a Value>) {
+        if let Some(v) = value.filter(|v| !v.is_null()) {
+            self.0.push((name, Leaf::Borrowed(v)));
         }
     }
 
-    /// Sets `name` to a copy of `value` unless it is absent or `null`.
-    fn copy(&mut self, name: &str, value: Option<&Value>) {
-        if let Some(v) = value.filter(|v| !v.is_null()) {
-            self.put(name, v.clone());
+    /// Writes the document: objects nested by the names' segments, keys sorted at every
+    /// level; of two leaves with one name the later wins.
+    fn write(mut self, out: &mut Vec<u8>) {
+        // Stable: equal names keep their order, and the last of them is written.
+        self.0.sort_by(|a, b| a.0.split('.').cmp(b.0.split('.')));
+        let mut open: Vec<&str> = Vec::new();
+        let mut first = true;
+        out.push(b'{');
+        for (i, (name, leaf)) in self.0.iter().enumerate() {
+            if self.0.get(i + 1).is_some_and(|(next, _)| next == name) {
+                continue;
+            }
+            let segments: Vec<&str> = name.split('.').collect();
+            let (parents, last) = segments.split_at(segments.len() - 1);
+            let common = open.iter().zip(parents).take_while(|(a, b)| a == b).count();
+            while open.len() > common {
+                open.pop();
+                out.push(b'}');
+                first = false;
+            }
+            for segment in &parents[common..] {
+                if !first {
+                    out.push(b',');
+                }
+                write_str(out, segment);
+                out.extend_from_slice(b":{");
+                open.push(segment);
+                first = true;
+            }
+            if !first {
+                out.push(b',');
+            }
+            write_str(out, last[0]);
+            out.push(b':');
+            match leaf {
+                Leaf::Borrowed(v) => write_value(out, v),
+                Leaf::Owned(v) => write_value(out, v),
+            }
+            first = false;
         }
+        for _ in open {
+            out.push(b'}');
+        }
+        out.push(b'}');
     }
 }
 
 /// `source.*` and `user.name`.
-fn client(doc: &mut Doc, r: &Value) {
+fn client<'a>(doc: &mut Doc<'a>, r: &'a Value) {
     if let Some(ip) = r.get("ip").and_then(Value::as_str) {
         doc.put("source.address", ip.into());
         if ip.parse::<IpAddr>().is_ok() {
@@ -138,7 +178,7 @@ fn client(doc: &mut Doc, r: &Value) {
 }
 
 /// `http.*`, `url.*`, `user_agent.original`, `event.duration`.
-fn http(doc: &mut Doc, r: &Value) {
+fn http<'a>(doc: &mut Doc<'a>, r: &'a Value) {
     let get = |k: &str| r.get(k).filter(|v| !v.is_null());
     doc.copy("http.request.method", get("method"));
     if let Some(version) = get("protocol")
@@ -175,7 +215,7 @@ fn http(doc: &mut Doc, r: &Value) {
 }
 
 /// An error-log line's own fields.
-fn error_fields(doc: &mut Doc, r: &Value) {
+fn error_fields<'a>(doc: &mut Doc<'a>, r: &'a Value) {
     let get = |k: &str| r.get(k).filter(|v| !v.is_null());
     doc.copy("log.level", get("level"));
     doc.copy("log.logger", get("module"));
@@ -200,7 +240,7 @@ fn error_fields(doc: &mut Doc, r: &Value) {
 }
 
 /// `log.syslog.*` from the record's `syslog`.
-fn syslog(doc: &mut Doc, s: Option<&Value>) {
+fn syslog<'a>(doc: &mut Doc<'a>, s: Option<&'a Value>) {
     let Some(s) = s else { return };
     let get = |k: &str| s.get(k).filter(|v| !v.is_null());
     doc.copy("log.syslog.hostname", get("host"));
@@ -214,16 +254,16 @@ fn syslog(doc: &mut Doc, s: Option<&Value>) {
 }
 
 /// The client's lookups: PTR name, GeoIP, AS, and what ECS has no field for.
-fn lookups(doc: &mut Doc, r: &Value) {
+fn lookups<'a>(doc: &mut Doc<'a>, r: &'a Value) {
     if let Some(dns) = r.get("dns").filter(|v| !v.is_null()) {
         doc.copy("source.domain", dns.get("name"));
-        doc.put("logenrich.dns", dns.clone());
+        doc.copy("logenrich.dns", Some(dns));
     }
     if let Some(zones) = r
         .get("dnsbl")
         .filter(|z| z.as_array().is_some_and(|z| !z.is_empty()))
     {
-        doc.put("logenrich.dnsbl", zones.clone());
+        doc.copy("logenrich.dnsbl", Some(zones));
     }
     let geo = r.get("geo").filter(|v| !v.is_null());
     if let Some(g) = geo {
@@ -249,7 +289,7 @@ fn lookups(doc: &mut Doc, r: &Value) {
             doc.copy("source.as.number", c.get("asn"));
             doc.copy("source.as.organization.name", c.get("as_name"));
         }
-        doc.put("logenrich.cymru", c.clone());
+        doc.copy("logenrich.cymru", Some(c));
     }
 }
 
