@@ -260,7 +260,7 @@ pub fn split_request(request: &str) -> (Option<&str>, Option<&str>, Option<&str>
 /// line names them again at its end.
 ///
 /// Auto mode also reads an X-Forwarded-For chain logged before the client
-/// ([`forwarded_prefix`]).
+/// (`"203.0.113.5, 198.51.100.2" 192.0.2.10 - - […]`; see README § Formats).
 ///
 /// Auto mode also reads nginx and Apache error-log lines ([`errorlog`]): the record has
 /// [`Parsed::error_log`].

@@ -35,7 +35,7 @@ impl LogTime<'_> {
 /// name `GMT`, `UTC` or `Z` instead of an offset (UTC), an offset with a colon
 /// (`+02:00`), no zone at all (`27/Jun/2013:11:55:44`), read as UTC with no
 /// `offset` in the record, and a month abbreviated in another language (`Okt`, `déc.`,
-/// `ago`: [`LOCALISED_MONTHS`]).
+/// `ago`: glibc's abbreviations for de, fr, es, it, pt and nl).
 pub fn parse_log_time(text: &str) -> Result<LogTime<'_>, String> {
     if let Some(instant) = parse_fixed(text) {
         let offset = text.rsplit_once(' ').map_or("", |(_, o)| o);
