@@ -191,6 +191,14 @@ struct Drained {
     server_cpu: Duration,
 }
 
+/// The medians of some drains' runner CPU and nats-server CPU, formatted.
+fn cpu_of(drains: &[Drained]) -> (String, String) {
+    (
+        secs(median_of(drains, |d| s(d.runners.cpu))),
+        secs(median_of(drains, |d| s(d.server_cpu))),
+    )
+}
+
 /// `lines` cut into messages of `per` lines (newline-separated, no trailing newline).
 fn messages(lines: &[String], per: usize) -> Vec<Vec<u8>> {
     lines
@@ -236,14 +244,13 @@ pub fn nats_figures(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&out);
     let nats_wall = median_of(&through_nats, |d| s(d.runners.wall));
     let ratio = file_wall / nats_wall;
+    let (runner_cpu, server_cpu) = cpu_of(&through_nats);
     report.push(Row::new(
         figure,
         format!(
-            "NATS {} lines/s ({}; runner CPU {}, nats-server CPU {}), file to file {} lines/s ({}; CPU {}): {ratio:.2}×",
+            "NATS {} lines/s ({}; runner CPU {runner_cpu}, nats-server CPU {server_cpu}), file to file {} lines/s ({}; CPU {}): {ratio:.2}×",
             rate(lines as f64 / nats_wall),
             secs(nats_wall),
-            secs(median_of(&through_nats, |d| s(d.runners.cpu))),
-            secs(median_of(&through_nats, |d| s(d.server_cpu))),
             rate(lines as f64 / file_wall),
             secs(file_wall),
             secs(median_of(&from_file, |m| s(m.cpu))),
@@ -274,17 +281,16 @@ fn single_line_messages(
     }
     let wall = median_of(&walls, |d| s(d.runners.wall));
     let ratio = file_per_line * n as f64 / wall;
+    let (runner_cpu, server_cpu) = cpu_of(&walls);
     report.push(Row::new(
         format!(
             "one runner through NATS, one line per message (Vector's sink), {} messages",
             count(n as u64)
         ),
         format!(
-            "{} lines/s ({}; runner CPU {}, nats-server CPU {}): {ratio:.2}× the file's rate above",
+            "{} lines/s ({}; runner CPU {runner_cpu}, nats-server CPU {server_cpu}): {ratio:.2}× the file's rate above",
             rate(n as f64 / wall),
             secs(wall),
-            secs(median_of(&walls, |d| s(d.runners.cpu))),
-            secs(median_of(&walls, |d| s(d.server_cpu))),
         ),
         "≥ 0.7× the file",
         ratio >= 0.7,
@@ -328,18 +334,15 @@ fn pinned(
     let one_wall = median_of(&one, |d| s(d.runners.wall));
     let two_wall = median_of(&two, |d| s(d.runners.wall));
     let ratio = one_wall / two_wall;
+    let ((two_cpu, two_server), (one_cpu, one_server)) = (cpu_of(&two), cpu_of(&one));
     report.push(Row::new(
         figure,
         format!(
-            "two {} lines/s ({}), one {} lines/s ({}): {ratio:.2}× (runner CPU {} vs {}, nats-server CPU {} vs {})",
+            "two {} lines/s ({}), one {} lines/s ({}): {ratio:.2}× (runner CPU {two_cpu} vs {one_cpu}, nats-server CPU {two_server} vs {one_server})",
             rate(lines as f64 / two_wall),
             secs(two_wall),
             rate(lines as f64 / one_wall),
             secs(one_wall),
-            secs(median_of(&two, |d| s(d.runners.cpu))),
-            secs(median_of(&one, |d| s(d.runners.cpu))),
-            secs(median_of(&two, |d| s(d.server_cpu))),
-            secs(median_of(&one, |d| s(d.server_cpu)))
         ),
         "≥ 1.6× one",
         ratio >= 1.6,
