@@ -46,9 +46,9 @@ pub fn write_failure(
         invalid_utf8,
     };
     if ecs {
-        // A struct of strings and numbers always converts.
-        let value = serde_json::to_value(&failure).unwrap_or_default();
-        logenrich_types::ecs::write(out, &value, None);
+        // Serializing a struct of strings and numbers cannot fail.
+        let record = serde_json::to_vec(&failure).unwrap_or_default();
+        logenrich_types::ecs::write(out, &record, None);
         return;
     }
     // Serializing a struct of strings and numbers into a Vec cannot fail.

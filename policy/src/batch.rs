@@ -351,9 +351,7 @@ fn to_ecs(out: &mut Vec<u8>, start: usize, texts: &[(Cow<'_, str>, bool)], origi
     out.reserve(records.len() + records.len() / 2);
     let lines = records.split(|&b| b == b'\n').filter(|r| !r.is_empty());
     for (record, (text, _)) in lines.zip(texts) {
-        // The component's own canonical output always parses.
-        let value: serde_json::Value = serde_json::from_slice(record).unwrap_or_default();
-        logenrich_types::ecs::write(out, &value, original.then_some(text.as_ref()));
+        logenrich_types::ecs::write(out, record, original.then_some(text.as_ref()));
     }
 }
 
