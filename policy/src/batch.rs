@@ -368,10 +368,7 @@ fn write_fields(out: &mut Vec<u8>, p: &Parsed<'_>, times: &mut TimeWriter) {
     out.extend_from_slice(b",\"user\":");
     json::opt_str(out, p.user);
     out.extend_from_slice(b",\"time\":");
-    match &p.time {
-        Some(t) => times.write(out, t.instant.unix_timestamp()),
-        None => out.extend_from_slice(b"null"),
-    }
+    times.write_opt(out, p.time.as_ref());
     out.extend_from_slice(b",\"time_offset\":");
     json::opt_str(out, p.time.as_ref().and_then(|t| dash_none(t.offset)));
     out.extend_from_slice(b",\"method\":");

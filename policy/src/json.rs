@@ -123,6 +123,14 @@ pub struct TimeWriter {
 }
 
 impl TimeWriter {
+    /// Appends a line's time as [`TimeWriter::write`] does, or `null` when it has none.
+    pub fn write_opt(&mut self, out: &mut Vec<u8>, time: Option<&crate::time::LogTime<'_>>) {
+        match time {
+            Some(t) => self.write(out, t.instant.unix_timestamp()),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+
     /// Appends the quoted time, or `null` for an instant outside years 0–9999 (which
     /// RFC 3339 cannot write).
     pub fn write(&mut self, out: &mut Vec<u8>, secs: i64) {

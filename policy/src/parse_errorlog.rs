@@ -454,10 +454,7 @@ pub(crate) fn write_fields(
     out.extend_from_slice(b",\"client_port\":");
     json::opt_int(out, e.client_port);
     out.extend_from_slice(b",\"time\":");
-    match &p.time {
-        Some(t) => times.write(out, t.instant.unix_timestamp()),
-        None => out.extend_from_slice(b"null"),
-    }
+    times.write_opt(out, p.time.as_ref());
     out.extend_from_slice(b",\"level\":");
     json::str(out, e.level);
     out.extend_from_slice(b",\"module\":");
