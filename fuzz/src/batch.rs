@@ -65,10 +65,7 @@ pub fn process(filter: &Filter, mode: u8, lines: &[&[u8]]) {
         ends: &ends,
         parts: &[],
     };
-    let mut lookups = Scripted {
-        mode,
-        text: &answers,
-    };
+    let mut lookups = Scripted::new(mode, &answers);
     let mut out = Vec::new();
     let stats = logenrich_policy::batch::process(filter, &mut lookups, batch, &mut out);
     crate::jsonl::check(&out, &lines, first_line, source, &stats);

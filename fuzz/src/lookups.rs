@@ -12,21 +12,36 @@ pub struct Scripted<'a> {
     pub mode: u8,
     /// The text answers are made of.
     pub text: &'a str,
+    /// Its whitespace-separated words (split once: splitting per answer made a long text
+    /// cost its length per client, and afl-fuzz saw such inputs as hangs).
+    words: Vec<&'a str>,
 }
 
-impl Scripted<'_> {
+/// At most this many DNSBL answer codes per client, however long the text (a whole text
+/// of them per client also made long inputs hang).
+const MAX_CODES: usize = 16;
+
+impl<'a> Scripted<'a> {
+    /// Answers scripted by `mode` with strings from `text`.
+    pub fn new(mode: u8, text: &'a str) -> Self {
+        Scripted {
+            mode,
+            text,
+            words: text.split_whitespace().collect(),
+        }
+    }
+
     fn variant(&self) -> u8 {
         self.mode & 7
     }
 
     /// The `i`-th whitespace-separated word of the text, cycling (the whole text when it
     /// has none).
-    fn word(&self, i: usize) -> &str {
-        let words: Vec<&str> = self.text.split_whitespace().collect();
-        if words.is_empty() {
+    fn word(&self, i: usize) -> &'a str {
+        if self.words.is_empty() {
             self.text
         } else {
-            words[i % words.len()]
+            self.words[i % self.words.len()]
         }
     }
 
@@ -77,6 +92,7 @@ impl Lookups for Scripted<'_> {
             .text
             .as_bytes()
             .chunks(4)
+            .take(MAX_CODES)
             .map(|c| Ipv4Addr::new(127, 0, 0, c.iter().fold(0u8, |a, b| a.wrapping_add(*b))))
             .collect();
         self.answer(ips.len(), |i| match (self.variant(), i % 3) {

@@ -162,8 +162,8 @@ impl LogFormat {
                         return Err(error(
                             pos,
                             format_args!(
-                                "expected {:?}{}",
-                                String::from_utf8_lossy(lit),
+                                "expected {}{}",
+                                shown(lit),
                                 if pos == bytes.len() {
                                     ", found end of line"
                                 } else {
@@ -179,8 +179,8 @@ impl LogFormat {
                         End::Literal { lit, .. } => error(
                             pos,
                             format_args!(
-                                "no {:?} after {} (format column {})",
-                                String::from_utf8_lossy(lit),
+                                "no {} after {} (format column {})",
+                                shown(lit),
                                 f.name,
                                 f.column
                             ),
@@ -325,6 +325,19 @@ fn assign<'a>(p: &mut Parsed<'a>, f: &'a Field, v: &'a str) -> Result<(), String
         Var::Extra(name) => p.extra.push((name, v)),
     }
     Ok(())
+}
+
+/// Characters of a format's literal shown in a line's error message.
+const SHOWN: usize = 40;
+
+/// `lit` quoted for an error message, cut after [`SHOWN`] characters (`"..."…`): a
+/// format's literal may be kilobytes long, and every line that misses it has the message.
+fn shown(lit: &[u8]) -> String {
+    let text = String::from_utf8_lossy(lit);
+    match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{:?}…", &text[..cut]),
+        None => format!("{text:?}"),
+    }
 }
 
 #[cfg(test)]

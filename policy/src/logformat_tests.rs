@@ -270,3 +270,26 @@ fn apache_combined_and_common_agree_with_the_built_in_layouts() {
         );
     }
 }
+
+/// A line that misses a long literal of the format says which one by its first
+/// characters: the message does not grow with the literal (a fuzzed format of 30 KB of
+/// literal made every line's error record 30 KB, and the run 10× slower).
+#[test]
+fn a_long_literal_is_cut_in_the_error() {
+    let literal = "x".repeat(5000);
+    let f = nginx(&format!("$remote_addr {literal}$status"));
+    let e = f.parse("192.0.2.1 yyy 200").unwrap_err();
+    assert!(e.reason.contains("\" xxxxxxxxxx"), "{}", e.reason);
+    assert!(e.reason.contains("x\"…"), "{}", e.reason);
+    assert!(
+        e.reason.len() < 120,
+        "{} bytes: {}",
+        e.reason.len(),
+        e.reason
+    );
+    let short = nginx("$remote_addr -- $status")
+        .parse("192.0.2.1 ++ 200")
+        .unwrap_err();
+    assert!(short.reason.contains("\" -- \""), "{}", short.reason);
+    assert!(!short.reason.contains('…'), "{}", short.reason);
+}
