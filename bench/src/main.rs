@@ -20,6 +20,7 @@ mod node;
 mod parse_tag;
 mod peers;
 mod procs;
+mod python;
 mod realdns;
 mod report;
 mod resolvers;
@@ -47,6 +48,8 @@ enum Group {
     Parse,
     /// The notebook way (Python) vs logenrich: parse + tag, and lookups.
     Notebook,
+    /// The Python package's read_log() vs the CLI and the notebook way, lookups off.
+    Python,
     /// GoAccess vs logenrich on the same file.
     Goaccess,
     /// The Node.js host (jco) vs the logenrich CLI on the same file, lookups off.
@@ -82,7 +85,8 @@ struct Args {
     /// Also write the Markdown report to FILE.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-    /// Python with pandas and dnspython for the notebook baseline
+    /// Python with pandas and dnspython for the notebook baseline, and the logenrich
+    /// package for read_log()
     /// [default: $VIRTUAL_ENV/bin/python, else python3].
     #[arg(long, value_name = "PATH")]
     python: Option<PathBuf>,
@@ -174,6 +178,10 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if wanted(Group::Notebook) {
         let r = peers::notebook_figures(&ctx, &mut report);
         record(&mut report, "the notebook way", r);
+    }
+    if wanted(Group::Python) {
+        let r = python::read_log_figures(&ctx, &mut report);
+        record(&mut report, "the Python package", r);
     }
     if wanted(Group::Goaccess) {
         let r = peers::goaccess(&ctx, &mut report);

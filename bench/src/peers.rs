@@ -32,6 +32,11 @@ fn notebook(python: &Path, file: &Path, extra: &[&str]) -> anyhow::Result<Value>
     serde_json::from_str(out.trim()).context("the notebook baseline printed no JSON")
 }
 
+/// The notebook baseline's parse + tag seconds on `file`.
+pub fn notebook_parse_tag(python: &Path, file: &Path) -> anyhow::Result<f64> {
+    number(&notebook(python, file, &[])?, "parse_tag_seconds")
+}
+
 fn number(v: &Value, key: &str) -> anyhow::Result<f64> {
     v[key]
         .as_f64()
@@ -53,7 +58,7 @@ pub fn notebook_figures(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let f = arg(&file)?;
     let (py, le) = alternate(
         sizes.rounds,
-        || number(&notebook(&ctx.python, &file, &[])?, "parse_tag_seconds"),
+        || notebook_parse_tag(&ctx.python, &file),
         || {
             Ok(s(ctx
                 .run_logenrich("parse", &[f, "--no-dns", "--no-geoip"])?

@@ -25,7 +25,7 @@ mod sources;
 pub use args::{Args, Command, EnrichArgs};
 pub(crate) use plan::{Plan, in_range, plan};
 pub(crate) use setup::enrichment;
-use sources::sources;
+pub(crate) use sources::sources;
 pub(crate) use sources::stop_on_signals;
 
 /// How a run failed, which decides the exit status.

@@ -45,7 +45,7 @@ pub(crate) async fn stop_on_signals(stop: Arc<AtomicBool>, quiet: bool) {
 }
 
 /// What to read (inputs in order, or files followed), and the checkpoint to resume from.
-pub(super) fn sources(args: &Args) -> anyhow::Result<(Sources, Option<Checkpoint>)> {
+pub(crate) fn sources(args: &Args) -> anyhow::Result<(Sources, Option<Checkpoint>)> {
     let checkpoint = match &args.checkpoint {
         Some(path) => Some(Checkpoint::load(path)?),
         None => None,

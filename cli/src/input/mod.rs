@@ -57,11 +57,12 @@ impl Input {
         }
     }
 
-    /// Opens the input, decompressing gzip when the first bytes say so.
+    /// Opens the input, decompressing gzip when the first bytes say so. Reads from the
+    /// start without seeking, so a named pipe or `/dev/fd/N` works too.
     pub fn open(&self) -> io::Result<Box<dyn BufRead + Send>> {
         match self {
             Input::Stdin => Ok(decompressing(Box::new(io::stdin()))?),
-            Input::File(p) => Ok(open_at(File::open(p)?, 0)?),
+            Input::File(p) => Ok(decompressing(Box::new(File::open(p)?))?),
         }
     }
 }
@@ -84,6 +85,13 @@ fn decompressing(raw: Box<dyn Read + Send>) -> io::Result<Box<dyn BufRead + Send
 /// A reader of `file` from `offset` on (bytes after decompression for gzip: those before
 /// it are decompressed and dropped; a plain file is seeked).
 fn open_at(mut file: File, offset: u64) -> io::Result<Box<dyn BufRead + Send>> {
+    if !file.metadata()?.is_file() {
+        // A pipe or a device (`<(zcat log.gz)`, `/dev/fd/N`) cannot seek: it is read as it
+        // comes, `offset` bytes skipped.
+        let mut reader = decompressing(Box::new(file))?;
+        io::copy(&mut reader.by_ref().take(offset), &mut io::sink())?;
+        return Ok(reader);
+    }
     let mut magic = [0u8; 2];
     let n = file.read(&mut magic)?;
     file.rewind()?;
@@ -624,5 +632,44 @@ mod tests {
             .read_to_end(&mut rest)
             .unwrap();
         assert_eq!(rest, b"two\n");
+    }
+
+    /// A named pipe (or `<(zcat log.gz)`, `/dev/fd/N`) cannot seek: it is read from its
+    /// start as it comes (it failed with "Illegal seek" when the open rewound the file).
+    #[test]
+    fn a_named_pipe_is_read_without_seeking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::write(fifo, b"one\ntwo\n").unwrap())
+        };
+        let mut text = Vec::new();
+        Input::File(fifo.clone())
+            .open()
+            .unwrap()
+            .read_to_end(&mut text)
+            .unwrap();
+        writer.join().unwrap();
+        assert_eq!(text, b"one\ntwo\n");
+        // The reader's own way in (a file's parts, for the checkpoint).
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::write(fifo, b"one\ntwo\n").unwrap())
+        };
+        let mut parts = plan_file(&fifo, None).unwrap();
+        assert_eq!(parts.len(), 1);
+        let mut text = Vec::new();
+        open_at(parts.remove(0).file, 0)
+            .unwrap()
+            .read_to_end(&mut text)
+            .unwrap();
+        writer.join().unwrap();
+        assert_eq!(text, b"one\ntwo\n");
     }
 }
